@@ -1,0 +1,161 @@
+// Every environment variable the bridge reads, validated once at start-up.
+// A bad value fails fast with a message naming the variable, never later in the middle of a push.
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const METRIC_SET_NAMES = ['core', 'timing', 'ping', 'traceroute', 'bytes', 'counters'] as const;
+export type MetricSet = (typeof METRIC_SET_NAMES)[number];
+export const DEFAULT_METRIC_SETS: readonly MetricSet[] = ['core', 'timing', 'ping', 'traceroute'];
+
+export type MetricNaming = 'default' | 'per-test';
+
+export interface MetricOptions {
+  sets: ReadonlySet<MetricSet>;
+  naming: MetricNaming;
+}
+
+export interface PushConfig {
+  nodesTable: string;
+  /** Base URL of OpenTSDB; undefined only for the local server, which then prints the datapoints. */
+  openTsdbUrl: string | undefined;
+  /** SHA-256 hex digests of the accepted push tokens; empty means "accept any" (local server only). */
+  pushTokenHashes: readonly string[];
+  metrics: MetricOptions;
+  /** How long node metadata is trusted before the whole table is read again. */
+  nodeCacheTtlMs: number;
+  /** Upper bound of one HTTP request to OpenTSDB. */
+  openTsdbTimeoutMs: number;
+  /** Upper bound of the whole write of one push, retries included (Catchpoint waits 20 s). */
+  writeBudgetMs: number;
+  /** DynamoDB table that keeps datapoints OpenTSDB could not take; undefined disables the spool. */
+  spoolTable: string | undefined;
+}
+
+export interface RefreshConfig {
+  nodesTable: string;
+  catchpointApiUrl: string;
+  /** SSM SecureString holding {"apiKey"} or {"clientId","clientSecret"}. */
+  credentialsParameter: string;
+  nodeTtlDays: number;
+}
+
+export interface ReplayConfig {
+  spoolTable: string;
+  openTsdbUrl: string;
+  openTsdbTimeoutMs: number;
+}
+
+function required(env: Env, name: string, hint: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`${name} is not set: ${hint}`);
+  return value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+export function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  return Number(raw);
+}
+
+export function httpUrl(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http or https URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+export function parseMetricSets(raw: string | undefined): ReadonlySet<MetricSet> {
+  if (raw === undefined || raw.trim() === '') return new Set(DEFAULT_METRIC_SETS);
+  const sets = new Set<MetricSet>(['core']);
+  for (const part of raw.split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name === '') continue;
+    if (!(METRIC_SET_NAMES as readonly string[]).includes(name)) {
+      throw new ConfigError(`METRIC_SETS has unknown set "${name}"; choose from ${METRIC_SET_NAMES.join(', ')}`);
+    }
+    sets.add(name as MetricSet);
+  }
+  return sets;
+}
+
+export function parseMetricNaming(raw: string | undefined): MetricNaming {
+  const value = raw?.trim().toLowerCase() || 'default';
+  if (value !== 'default' && value !== 'per-test') {
+    throw new ConfigError(`METRIC_NAMING must be "default" or "per-test", got "${raw}"`);
+  }
+  return value;
+}
+
+export function parseTokenHashes(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const hashes = raw
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  for (const hash of hashes) {
+    // Never echo the value: an operator may have pasted a token instead of its hash.
+    if (!/^[0-9a-f]{64}$/.test(hash)) throw new ConfigError('PUSH_TOKEN_HASHES must hold SHA-256 hex digests');
+  }
+  return hashes;
+}
+
+/** Push Lambda configuration. `local` relaxes what the local server provides itself. */
+export function readPushConfig(env: Env, local = false): PushConfig {
+  const openTsdb = optional(env, 'OPENTSDB_URL');
+  const pushTokenHashes = parseTokenHashes(env.PUSH_TOKEN_HASHES);
+  if (!local && pushTokenHashes.length === 0) {
+    throw new ConfigError('PUSH_TOKEN_HASHES is not set: give the SHA-256 hex digest of at least one push token');
+  }
+  return {
+    nodesTable: required(env, 'NODES_TABLE', 'name the DynamoDB table of Catchpoint nodes'),
+    openTsdbUrl:
+      openTsdb === undefined
+        ? local
+          ? undefined
+          : httpUrl('OPENTSDB_URL', required(env, 'OPENTSDB_URL', 'give the base URL of OpenTSDB'))
+        : httpUrl('OPENTSDB_URL', openTsdb),
+    pushTokenHashes,
+    metrics: { sets: parseMetricSets(env.METRIC_SETS), naming: parseMetricNaming(env.METRIC_NAMING) },
+    nodeCacheTtlMs: positiveInt(env, 'NODE_CACHE_TTL_SECONDS', 300) * 1000,
+    openTsdbTimeoutMs: positiveInt(env, 'OPENTSDB_TIMEOUT_MS', 3000),
+    writeBudgetMs: positiveInt(env, 'WRITE_BUDGET_MS', 8000),
+    spoolTable: optional(env, 'SPOOL_TABLE'),
+  };
+}
+
+export function readRefreshConfig(env: Env): RefreshConfig {
+  return {
+    nodesTable: required(env, 'NODES_TABLE', 'name the DynamoDB table of Catchpoint nodes'),
+    catchpointApiUrl: httpUrl('CATCHPOINT_API_URL', optional(env, 'CATCHPOINT_API_URL') ?? 'https://io.catchpoint.com'),
+    credentialsParameter: required(
+      env,
+      'CATCHPOINT_CREDENTIALS_PARAMETER',
+      'name the SSM SecureString parameter with the Catchpoint API credentials',
+    ),
+    nodeTtlDays: positiveInt(env, 'NODE_TTL_DAYS', 7),
+  };
+}
+
+export function readReplayConfig(env: Env): ReplayConfig {
+  return {
+    spoolTable: required(env, 'SPOOL_TABLE', 'name the DynamoDB spool table'),
+    openTsdbUrl: httpUrl('OPENTSDB_URL', required(env, 'OPENTSDB_URL', 'give the base URL of OpenTSDB')),
+    openTsdbTimeoutMs: positiveInt(env, 'OPENTSDB_TIMEOUT_MS', 3000),
+  };
+}

@@ -1,0 +1,31 @@
+// Runs the test suite with Node's built-in runner. Node 20 does not expand globs itself,
+// so the files are listed here. `npm test -- unit` runs only test/unit, and so on.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['unit', 'integration', 'infra', 'e2e'];
+
+function testFiles(dir) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return testFiles(path);
+    return entry.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const files = roots.flatMap((root) => testFiles(join('test', root))).sort();
+if (files.length === 0) {
+  console.error(`no test files under ${roots.map((r) => `test/${r}`).join(', ')}`);
+  process.exit(1);
+}
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+  stdio: 'inherit',
+});
+process.exit(result.status ?? 1);
