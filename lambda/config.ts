@@ -63,7 +63,8 @@ function optional(env: Env, name: string): string | undefined {
 export function positiveInt(env: Env, name: string, fallback: number): number {
   const raw = optional(env, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || Number(raw) <= 0)
+    throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
   return Number(raw);
 }
 
@@ -87,7 +88,9 @@ export function parseMetricSets(raw: string | undefined): ReadonlySet<MetricSet>
     const name = part.trim().toLowerCase();
     if (name === '') continue;
     if (!(METRIC_SET_NAMES as readonly string[]).includes(name)) {
-      throw new ConfigError(`METRIC_SETS has unknown set "${name}"; choose from ${METRIC_SET_NAMES.join(', ')}`);
+      throw new ConfigError(
+        `METRIC_SETS has unknown set "${name}"; choose from ${METRIC_SET_NAMES.join(', ')}`,
+      );
     }
     sets.add(name as MetricSet);
   }
@@ -110,7 +113,8 @@ export function parseTokenHashes(raw: string | undefined): string[] {
     .filter((h) => h !== '');
   for (const hash of hashes) {
     // Never echo the value: an operator may have pasted a token instead of its hash.
-    if (!/^[0-9a-f]{64}$/.test(hash)) throw new ConfigError('PUSH_TOKEN_HASHES must hold SHA-256 hex digests');
+    if (!/^[0-9a-f]{64}$/.test(hash))
+      throw new ConfigError('PUSH_TOKEN_HASHES must hold SHA-256 hex digests');
   }
   return hashes;
 }
@@ -120,7 +124,9 @@ export function readPushConfig(env: Env, local = false): PushConfig {
   const openTsdb = optional(env, 'OPENTSDB_URL');
   const pushTokenHashes = parseTokenHashes(env.PUSH_TOKEN_HASHES);
   if (!local && pushTokenHashes.length === 0) {
-    throw new ConfigError('PUSH_TOKEN_HASHES is not set: give the SHA-256 hex digest of at least one push token');
+    throw new ConfigError(
+      'PUSH_TOKEN_HASHES is not set: give the SHA-256 hex digest of at least one push token',
+    );
   }
   return {
     nodesTable: required(env, 'NODES_TABLE', 'name the DynamoDB table of Catchpoint nodes'),
@@ -142,7 +148,10 @@ export function readPushConfig(env: Env, local = false): PushConfig {
 export function readRefreshConfig(env: Env): RefreshConfig {
   return {
     nodesTable: required(env, 'NODES_TABLE', 'name the DynamoDB table of Catchpoint nodes'),
-    catchpointApiUrl: httpUrl('CATCHPOINT_API_URL', optional(env, 'CATCHPOINT_API_URL') ?? 'https://io.catchpoint.com'),
+    catchpointApiUrl: httpUrl(
+      'CATCHPOINT_API_URL',
+      optional(env, 'CATCHPOINT_API_URL') ?? 'https://io.catchpoint.com',
+    ),
     credentialsParameter: required(
       env,
       'CATCHPOINT_CREDENTIALS_PARAMETER',

@@ -36,3 +36,18 @@ export function createLogger(service: ServiceName): Logger {
 export function createMetrics(service: ServiceName): Metrics {
   return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service });
 }
+
+export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];
+
+/** The slice of Powertools Metrics the domain code uses, so it can be counted in tests without EMF. */
+export interface Counters {
+  add(name: MetricNameValue, value: number): void;
+}
+
+export function countersOf(metrics: Metrics): Counters {
+  return {
+    add(name, value) {
+      metrics.addMetric(name, MetricUnit.Count, value);
+    },
+  };
+}

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['unit', 'integration', 'infra', 'e2e'];
+const roots =
+  process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['unit', 'integration', 'infra', 'e2e'];
 
 function testFiles(dir) {
   let entries;

@@ -48,3 +48,15 @@ export async function createNodesTable(client: DynamoDBClient, tableName: string
     }),
   );
 }
+
+/** The spool table as the stack defines it: partition key `runKey` (string). */
+export async function createSpoolTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: 'runKey', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'runKey', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}

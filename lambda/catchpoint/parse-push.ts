@@ -1,0 +1,199 @@
+import {
+  field,
+  isObject,
+  isRaised,
+  type JsonObject,
+  METRIC_KEY,
+  objectField,
+  snakeCase,
+  toFiniteNumber,
+} from './json-fields.js';
+import { PushRejected } from './push-error.js';
+import { readTemplateSummary } from './template-fields.js';
+import type { Measurements, TestResult, TracerouteSummary } from './test-result.js';
+import { parseCatchpointTimestamp } from './timestamp.js';
+
+/** Catchpoint measures in a handful of fields; a map this big is hostile input, not a test run. */
+const MAX_FIELDS_PER_GROUP = 100;
+
+/**
+ * Reads one pushed test run: Catchpoint's default JSON (version 3 or 4) or a JSON template (string values,
+ * any case, flat `Summary`). Throws PushRejected (415 for XML, 400 otherwise) with a one-line reason.
+ */
+export function parsePush(body: string, receivedAtMs: number): TestResult {
+  const text = body.trim();
+  if (text.length === 0) throw new PushRejected(400, 'empty body: expected a Catchpoint test run as JSON');
+  if (text.startsWith('<')) {
+    throw new PushRejected(
+      415,
+      'XML bodies are not supported: set the Catchpoint webhook format to JSON (the default) or a JSON template',
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error) {
+    // V8's message quotes part of the body; keep only where it broke.
+    const at = /position (\d+)/.exec(String(error))?.[1];
+    throw new PushRejected(
+      400,
+      `body is not valid JSON${at === undefined ? '' : ` (error at position ${at})`}`,
+    );
+  }
+  if (!isObject(doc))
+    throw new PushRejected(400, 'body is not a JSON object: expected a Catchpoint test run');
+  return readTestRun(doc, receivedAtMs);
+}
+
+function readTestRun(doc: JsonObject, receivedAtMs: number): TestResult {
+  // Default JSON keeps test details in `TestDetail`; the common template puts identity in `TestDetails`.
+  const details = objectField(doc, 'TestDetails') ?? objectField(doc, 'TestDetail');
+  const identity = (name: string): unknown => {
+    const top = field(doc, name);
+    return top !== undefined || details === undefined ? top : field(details, name);
+  };
+  const summary = objectField(doc, 'Summary') ?? {};
+
+  const testId = readId(identity('TestId'), 'TestId');
+  const nodeId = readId(identity('NodeId'), 'NodeId');
+  const nodeNameRaw = identity('NodeName');
+  const asn = readAsn(identity('Asn'));
+  const typeId = toFiniteNumber(identity('TypeId'));
+
+  const timestamp =
+    parseCatchpointTimestamp(field(summary, 'Timestamp'), receivedAtMs) ??
+    parseCatchpointTimestamp(identity('TestRuntime'), receivedAtMs) ??
+    parseCatchpointTimestamp(identity('Timestamp'), receivedAtMs);
+
+  const timing = numericFields(objectField(summary, 'Timing'));
+  const ping = numericFields(objectField(summary, 'Ping'));
+  const bytes = numericFields(objectField(objectField(summary, 'Byte') ?? {}, 'Response'));
+  const counters = numericFields(objectField(summary, 'Counter'));
+  const error = readErrorObject(field(summary, 'Error'));
+
+  // Template payloads carry the same measurements as flat string fields; default JSON has none of these names.
+  const flat = readTemplateSummary(summary);
+  mergeAbsent(timing, flat.timing);
+  mergeAbsent(ping, flat.ping);
+  mergeAbsent(bytes, flat.bytes);
+  mergeAbsent(counters, flat.counters);
+  const errorName = error.name ?? flat.errorName;
+  const failed = error.failed || flat.failed;
+
+  const result: TestResult = {
+    testId,
+    nodeId,
+    failed,
+    timing,
+    ping,
+    bytes,
+    counters,
+  };
+  if (typeof nodeNameRaw === 'string' && nodeNameRaw.trim() !== '') result.nodeName = nodeNameRaw;
+  if (asn !== undefined) result.asn = asn;
+  if (typeId !== undefined) result.typeId = typeId;
+  if (timestamp !== undefined) result.timestamp = timestamp;
+  if (failed) result.errorName = errorName ?? 'any';
+  const traceroute = readTraceroute(doc);
+  if (traceroute) result.traceroute = traceroute;
+  return result;
+}
+
+function readId(value: unknown, name: string): number {
+  if (value === undefined || value === null || value === '') {
+    throw new PushRejected(400, `${name} is missing: not a Catchpoint test run`);
+  }
+  const n = typeof value === 'string' && /^\s*\d{1,15}\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new PushRejected(400, `${name} is not a number`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new PushRejected(400, `${name} must be a positive whole number`);
+  return n;
+}
+
+/** `2516`, `"2516"` or `"AS2516"` → 2516; anything else is unknown. */
+function readAsn(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = /^\s*(?:AS)?(\d{1,10})\s*$/i.exec(value);
+  if (!match) return undefined;
+  const n = Number(match[1]);
+  return n > 0 && n <= 4294967295 ? n : undefined;
+}
+
+/** Numeric fields of a measurement group; a nested `ContentType` object becomes `content_type.<kind>`. */
+function numericFields(group: JsonObject | undefined): Measurements {
+  const out: Measurements = new Map();
+  if (!group) return out;
+  let seen = 0;
+  for (const key of Object.keys(group)) {
+    if (++seen > MAX_FIELDS_PER_GROUP) break;
+    if (!METRIC_KEY.test(key)) continue;
+    const value = group[key];
+    if (isObject(value)) {
+      if (key.toLowerCase() !== 'contenttype') continue;
+      for (const [kind, n] of numericFields(value)) {
+        if (!kind.includes('.')) out.set(`content_type.${kind}`, n);
+      }
+      continue;
+    }
+    const n = toFiniteNumber(value);
+    if (n !== undefined) out.set(snakeCase(key), n);
+  }
+  return out;
+}
+
+function mergeAbsent(into: Measurements, from: Measurements): void {
+  for (const [name, value] of from) if (!into.has(name)) into.set(name, value);
+}
+
+interface ErrorState {
+  failed: boolean;
+  name?: string;
+}
+
+/** Version 4 sends flags without a code (`{"Any":1,"LoadObjects":1}`); version 3 sends `{"Code":"…"}`. */
+function readErrorObject(value: unknown): ErrorState {
+  if (value === undefined || value === null || value === '') return { failed: false };
+  if (typeof value === 'string') return { failed: true, name: value };
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    return isRaised(value)
+      ? { failed: true, name: typeof value === 'number' ? String(value) : undefined }
+      : { failed: false };
+  }
+  if (!isObject(value)) return { failed: false };
+  let code: string | undefined;
+  let firstFlag: string | undefined;
+  let anyFlag = false;
+  let seen = 0;
+  for (const key of Object.keys(value)) {
+    if (++seen > MAX_FIELDS_PER_GROUP) break;
+    const flag = value[key];
+    if (key.toLowerCase() === 'code') {
+      if (
+        (typeof flag === 'string' && flag.trim() !== '') ||
+        (typeof flag === 'number' && Number.isFinite(flag))
+      ) {
+        code = String(flag).trim();
+      }
+      continue;
+    }
+    if (!isRaised(flag)) continue;
+    anyFlag = true;
+    if (firstFlag === undefined && key.toLowerCase() !== 'any') firstFlag = key.toLowerCase();
+  }
+  if (code === undefined && !anyFlag) return { failed: false };
+  return { failed: true, name: code ?? firstFlag ?? 'any' };
+}
+
+/** Traceroute tests put their hops under `Diagnostic.TraceRoute.Hops`. */
+function readTraceroute(doc: JsonObject): TracerouteSummary | undefined {
+  const trace = objectField(objectField(doc, 'Diagnostic') ?? {}, 'TraceRoute');
+  const hops = trace ? field(trace, 'Hops') : undefined;
+  if (!Array.isArray(hops)) return undefined;
+  const last: unknown = hops.at(-1);
+  const times = isObject(last) ? field(last, 'RoundTripTimes') : undefined;
+  const lastHopRoundTrips = Array.isArray(times)
+    ? times.slice(0, MAX_FIELDS_PER_GROUP).map((t) => (t === null ? null : (toFiniteNumber(t) ?? null)))
+    : [];
+  return { hops: hops.length, lastHopRoundTrips };
+}

@@ -1,0 +1,152 @@
+import { isRaised, type JsonObject, toFiniteNumber } from './json-fields.js';
+import type { Measurements } from './test-result.js';
+
+/**
+ * Template payloads: flat `Summary` fields named after Catchpoint's macros, in any case (`TotalTime`,
+ * `SSL`, `timingdns`, `AnyError`, `ConnectionsCount`, `byteresponsecontent`, …). Keys are compared
+ * lower-cased with everything but letters and digits removed; only names listed here become metrics, so
+ * a customer's own fields never invent metric names.
+ */
+const TIMING: Record<string, string> = {
+  total: 'total',
+  totaltime: 'total',
+  connect: 'connect',
+  dns: 'dns',
+  ssl: 'ssl',
+  send: 'send',
+  wait: 'wait',
+  wire: 'wire',
+  load: 'load',
+  contentload: 'content_load',
+  redirect: 'redirect',
+  client: 'client',
+  documentcomplete: 'document_complete',
+  domload: 'dom_load',
+  renderstart: 'render_start',
+  firstpainttime: 'first_paint_time',
+  firstcontentfulpainttime: 'first_contentful_paint_time',
+  timetointeractive: 'time_to_interactive',
+  visuallycompletetime: 'visually_complete_time',
+  largestcontentfulpaint: 'largest_contentful_paint',
+  timetotitle: 'time_to_title',
+};
+
+const BYTES: Record<string, string> = {
+  content: 'content',
+  headers: 'headers',
+  totalcontent: 'total_content',
+  totalheaders: 'total_headers',
+};
+
+const COUNTERS: Record<string, string> = {
+  connections: 'connections',
+  hosts: 'hosts',
+  failedrequests: 'failed_requests',
+  requests: 'requests',
+  cached: 'cached',
+  redirections: 'redirections',
+  filmstripimages: 'filmstrip_images',
+  jsfailures: 'js_failures',
+};
+
+const PING: Record<string, string> = {
+  packetlosspct: 'packet_loss_pct',
+  roundtriptimeavg: 'round_trip_time_avg',
+  roundtriptimemin: 'round_trip_time_min',
+  roundtriptimemax: 'round_trip_time_max',
+  packetssent: 'packets_sent',
+  packetsreceived: 'packets_received',
+};
+
+const ERROR_FLAGS: Record<string, string> = {
+  any: 'any',
+  connection: 'connection',
+  dns: 'dns',
+  load: 'load',
+  timeout: 'timeout',
+  transaction: 'transaction',
+  loadobjects: 'loadobjects',
+  objectsloaded: 'loadobjects',
+  ssl: 'ssl',
+  systemlimit: 'systemlimit',
+};
+
+export interface TemplateSummary {
+  timing: Measurements;
+  ping: Measurements;
+  bytes: Measurements;
+  counters: Measurements;
+  failed: boolean;
+  errorName?: string;
+}
+
+function lookup(table: Record<string, string>, key: string): string | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** Returns the metric group and name a template field feeds, or undefined. */
+function classify(key: string): [group: 'timing' | 'ping' | 'bytes' | 'counters', name: string] | undefined {
+  const timing = key.startsWith('timing') ? lookup(TIMING, key.slice(6)) : lookup(TIMING, key);
+  if (timing) return ['timing', timing];
+  const bytes = key.startsWith('byteresponse')
+    ? lookup(BYTES, key.slice(12))
+    : key.startsWith('response')
+      ? lookup(BYTES, key.slice(8))
+      : lookup(BYTES, key);
+  if (bytes && key !== 'content' && key !== 'headers') return ['bytes', bytes];
+  const counter = key.startsWith('counter')
+    ? lookup(COUNTERS, key.slice(7))
+    : key.endsWith('count')
+      ? lookup(COUNTERS, key.slice(0, -5))
+      : undefined;
+  if (counter) return ['counters', counter];
+  const ping = key.startsWith('ping') ? lookup(PING, key.slice(4)) : lookup(PING, key);
+  if (ping) return ['ping', ping];
+  return undefined;
+}
+
+/** `AnyError`, `DNSError`, `errorany`, `ErrorObjectsLoaded` → the flag's name. */
+function errorFlag(key: string): string | undefined {
+  if (key.startsWith('error')) return lookup(ERROR_FLAGS, key.slice(5));
+  if (key.endsWith('error')) return lookup(ERROR_FLAGS, key.slice(0, -5));
+  return undefined;
+}
+
+export function readTemplateSummary(summary: JsonObject): TemplateSummary {
+  const out: TemplateSummary = {
+    timing: new Map(),
+    ping: new Map(),
+    bytes: new Map(),
+    counters: new Map(),
+    failed: false,
+  };
+  let code: string | undefined;
+  let firstFlag: string | undefined;
+  let seen = 0;
+  for (const rawKey of Object.keys(summary)) {
+    if (++seen > 200) break;
+    const value = summary[rawKey];
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
+    const key = rawKey.toLowerCase().replace(/[^a-z0-9]/g, '');
+    if (key === 'errorcode') {
+      const text = String(value).trim();
+      if (text !== '' && text !== '0' && text.toLowerCase() !== 'false') code = text;
+      continue;
+    }
+    const flag = errorFlag(key);
+    if (flag) {
+      if (isRaised(value)) {
+        out.failed = true;
+        if (firstFlag === undefined && flag !== 'any') firstFlag = flag;
+      }
+      continue;
+    }
+    const target = classify(key);
+    if (!target) continue;
+    const n = toFiniteNumber(value);
+    if (n !== undefined && !out[target[0]].has(target[1])) out[target[0]].set(target[1], n);
+  }
+  if (code !== undefined) out.failed = true;
+  if (out.failed) out.errorName = code ?? firstFlag ?? 'any';
+  return out;
+}

@@ -1,0 +1,28 @@
+/** One Catchpoint test run, whatever format it arrived in. Pure data: no AWS, no HTTP. */
+export interface TestResult {
+  testId: number;
+  nodeId: number;
+  nodeName?: string;
+  /** AS number from the payload, digits only. */
+  asn?: number;
+  typeId?: number;
+  /** Epoch seconds of the run, or undefined when the payload had no usable timestamp. */
+  timestamp?: number;
+  failed: boolean;
+  /** The error code, or the lower-cased name of the first raised error flag; only for failed runs. */
+  errorName?: string;
+  /** Metric-name suffix → value. Names are snake_case (`content_load`, `content_type.image`). */
+  timing: Measurements;
+  ping: Measurements;
+  bytes: Measurements;
+  counters: Measurements;
+  traceroute?: TracerouteSummary;
+}
+
+export type Measurements = Map<string, number>;
+
+export interface TracerouteSummary {
+  hops: number;
+  /** Round-trip times of the last hop's probes; null for a lost probe. */
+  lastHopRoundTrips: readonly (number | null)[];
+}

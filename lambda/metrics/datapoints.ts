@@ -1,0 +1,74 @@
+import type { Measurements, TestResult } from '../catchpoint/test-result.js';
+import type { MetricOptions } from '../config.js';
+import type { Datapoint } from '../opentsdb/datapoint.js';
+import type { NodeDimensions } from './node-dimensions.js';
+import { cleanTagValue } from './tag-value.js';
+
+/** The pre-sliced dimensions of the core set, in the order their metrics are written. */
+const SLICES = ['node', 'asn', 'continent', 'city', 'country', 'region', 'isp'] as const;
+
+/**
+ * One test run → its datapoints, exactly as spec/metrics.md says. Pure: the same run and node always give
+ * the same points in the same order.
+ */
+export function toDatapoints(
+  result: TestResult,
+  dims: NodeDimensions,
+  options: MetricOptions,
+  receivedAtSeconds: number,
+): Datapoint[] {
+  const perTest = options.naming === 'per-test';
+  const testId = String(result.testId);
+  const nodeId = String(result.nodeId);
+  const timestamp = result.timestamp ?? receivedAtSeconds;
+  const points: Datapoint[] = [];
+  const name = (metric: string): string => (perTest ? `${metric}.${testId}` : metric);
+  const base = (): Record<string, string> =>
+    perTest ? { nodeid: nodeId } : { testid: testId, nodeid: nodeId };
+  const add = (metric: string, value: number, tags: Record<string, string>): void => {
+    if (Number.isFinite(value)) points.push({ metric: name(metric), timestamp, value, tags });
+  };
+
+  const total = result.timing.get('total');
+  const status = result.failed ? 'error' : 'ok';
+  for (const slice of SLICES) {
+    const sliceTags = (): Record<string, string> => {
+      const tags = base();
+      if (slice !== 'node') tags[slice] = dims[slice];
+      return tags;
+    };
+    if (total !== undefined) add(`catchpoint.rtt.by_${slice}`, total, sliceTags());
+    add(`catchpoint.status.by_${slice}`, 1, { ...sliceTags(), status });
+  }
+  if (result.failed) {
+    add('catchpoint.error.by_node', 1, { ...base(), error: cleanTagValue(result.errorName ?? 'any') });
+  }
+
+  const detailTags = (): Record<string, string> => ({
+    ...base(),
+    asn: dims.asn,
+    continent: dims.continent,
+    country: dims.country,
+    isp: dims.isp,
+  });
+  const addGroup = (prefix: string, group: Measurements): void => {
+    for (const [suffix, value] of group) add(`${prefix}.${suffix}`, value, detailTags());
+  };
+  if (options.sets.has('timing')) addGroup('catchpoint.timing', result.timing);
+  if (options.sets.has('ping')) addGroup('catchpoint.ping', result.ping);
+  if (options.sets.has('traceroute') && result.traceroute) {
+    const { hops, lastHopRoundTrips } = result.traceroute;
+    add('catchpoint.traceroute.hops', hops, detailTags());
+    const replies = lastHopRoundTrips.filter((t): t is number => t !== null);
+    if (replies.length > 0) {
+      add('catchpoint.traceroute.rtt_avg', replies.reduce((a, b) => a + b, 0) / replies.length, detailTags());
+    }
+    if (lastHopRoundTrips.length > 0) {
+      const lost = lastHopRoundTrips.length - replies.length;
+      add('catchpoint.traceroute.packet_loss_pct', (lost / lastHopRoundTrips.length) * 100, detailTags());
+    }
+  }
+  if (options.sets.has('bytes')) addGroup('catchpoint.bytes', result.bytes);
+  if (options.sets.has('counters')) addGroup('catchpoint.counter', result.counters);
+  return points;
+}

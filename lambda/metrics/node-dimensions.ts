@@ -1,0 +1,34 @@
+import { parseNodeName } from '../catchpoint/node-name.js';
+import type { TestResult } from '../catchpoint/test-result.js';
+import type { NodeRecord } from '../nodes/node-record.js';
+import { countryByCode, countryByName } from './countries.js';
+import { cleanTagValue } from './tag-value.js';
+
+/** The node's tag values, cleaned for OpenTSDB. */
+export interface NodeDimensions {
+  asn: string;
+  continent: string;
+  country: string;
+  region: string;
+  city: string;
+  isp: string;
+}
+
+/**
+ * Tags for the node that ran the test: the node table first, the payload (`Asn`, `NodeName`
+ * "City, CC - ISP") where the table has no record or no value.
+ */
+export function nodeDimensions(result: TestResult, node: NodeRecord | undefined): NodeDimensions {
+  const fromName = parseNodeName(result.nodeName ?? node?.name ?? '');
+  const code = node?.countryCode ?? fromName.countryCode;
+  const byCode = code ? countryByCode(code) : undefined;
+  const byName = node?.country ? countryByName(node.country) : undefined;
+  return {
+    asn: cleanTagValue(node?.asn ?? result.asn),
+    continent: cleanTagValue(node?.continent ?? byName?.continent ?? byCode?.continent),
+    country: cleanTagValue(node?.country ?? byCode?.name),
+    region: cleanTagValue(node?.region),
+    city: cleanTagValue(node?.city ?? fromName.city),
+    isp: cleanTagValue(node?.isp ?? fromName.isp),
+  };
+}

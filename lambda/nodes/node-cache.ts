@@ -1,0 +1,102 @@
+import type { Log } from '../log.js';
+import { isExpired, type NodeRecord } from './node-record.js';
+
+/** What the cache reads from: the DynamoDB table, or anything shaped like it. */
+export interface NodeSource {
+  scanAll(): Promise<NodeRecord[]>;
+  get(nodeId: number): Promise<NodeRecord | undefined>;
+}
+
+export interface NodeCacheOptions {
+  /** How long a full load is trusted; also how often one missing node may be looked up. */
+  ttlMs: number;
+  /** How long a push may wait for node metadata before it goes on with the payload's own tags. */
+  waitMs: number;
+  log: Log;
+  now?: () => number;
+}
+
+/**
+ * Node metadata held in memory: the whole table is loaded once and again every `ttlMs`, so in steady state
+ * a push reads nothing from DynamoDB. A node missing from memory is looked up singly at most once per
+ * interval. DynamoDB being slow or down is never the push's problem: it gets `undefined` and uses the
+ * payload's tags.
+ */
+export class NodeCache {
+  private nodes = new Map<number, NodeRecord>();
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  private loading: Promise<void> | undefined;
+  private readonly lookedUp = new Map<number, number>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly source: NodeSource,
+    private readonly options: NodeCacheOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(nodeId: number): Promise<NodeRecord | undefined> {
+    const now = this.now();
+    if (now - this.loadedAt >= this.options.ttlMs) await this.bounded(this.reload());
+    let record = this.nodes.get(nodeId);
+    if (!record) {
+      const last = this.lookedUp.get(nodeId);
+      if (last === undefined || now - last >= this.options.ttlMs) {
+        this.lookedUp.set(nodeId, now);
+        record = await this.bounded(this.lookup(nodeId));
+      }
+    }
+    return record && !isExpired(record, this.now()) ? record : undefined;
+  }
+
+  /** Starts a full load (shared by concurrent callers) unless one is under way. */
+  private reload(): Promise<void> {
+    this.loading ??= this.source
+      .scanAll()
+      .then((records) => {
+        this.nodes = new Map(records.map((r) => [r.nodeId, r]));
+        this.lookedUp.clear();
+        this.options.log.debug('node table loaded', { nodes: records.length });
+      })
+      .catch((error: unknown) => {
+        this.options.log.warn('node table unavailable; using cached and payload tags', {
+          error: describe(error),
+        });
+      })
+      .finally(() => {
+        // A failed load is not retried on every push either: the next attempt waits an interval.
+        this.loadedAt = this.now();
+        this.loading = undefined;
+      });
+    return this.loading;
+  }
+
+  private async lookup(nodeId: number): Promise<NodeRecord | undefined> {
+    try {
+      const record = await this.source.get(nodeId);
+      if (record) this.nodes.set(nodeId, record);
+      return record;
+    } catch (error) {
+      this.options.log.warn('node lookup failed', { nodeId, error: describe(error) });
+      return undefined;
+    }
+  }
+
+  /** Waits for `work` at most `waitMs`; the work goes on in the background and fills the cache later. */
+  private async bounded<T>(work: Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), this.options.waitMs);
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

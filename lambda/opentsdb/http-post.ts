@@ -1,0 +1,59 @@
+import http from 'node:http';
+import https from 'node:https';
+
+export interface HttpAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** Bodies beyond this are cut: OpenTSDB's 500s carry Java stack traces we never need whole. */
+const MAX_ANSWER_BYTES = 256 * 1024;
+
+// One keep-alive pool per process: a warm Lambda reuses its connection to OpenTSDB.
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+};
+
+/**
+ * POSTs a complete body with Content-Length (never chunked, never `Expect`) and resolves with the answer,
+ * or rejects on a connection error or when `timeoutMs` passes.
+ */
+export function httpPost(
+  url: URL,
+  body: Buffer,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<HttpAnswer> {
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = transport.request(
+      url,
+      {
+        method: 'POST',
+        agent: agents[url.protocol === 'https:' ? 'https:' : 'http:'],
+        headers: { ...headers, 'Content-Length': String(body.length) },
+        signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          if (size < MAX_ANSWER_BYTES) chunks.push(chunk);
+          size += chunk.length;
+        });
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            contentType: String(response.headers['content-type'] ?? ''),
+            body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_ANSWER_BYTES),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}

@@ -1,0 +1,243 @@
+import type { Log } from '../log.js';
+import { type Datapoint, serializeDatapoint } from './datapoint.js';
+import { type HttpAnswer, httpPost } from './http-post.js';
+import { isTransientReason, isUnknownMetricReason, type PointError, readPutAnswer } from './put-answer.js';
+import { packRequestBodies } from './request-body.js';
+
+export interface RejectedPoint {
+  point: Datapoint;
+  reason: string;
+}
+
+export interface WriteOutcome {
+  /** Points OpenTSDB took. */
+  written: number;
+  /** Points OpenTSDB refused for good (bad name, too many tags…); resending them cannot help. */
+  rejected: RejectedPoint[];
+  /** Points not yet taken when the time ran out; the caller must keep them or have the sender retry. */
+  pending: Datapoint[];
+  /** Why the last attempt failed, when anything is pending. */
+  lastError?: string;
+}
+
+/** Where datapoints go: OpenTSDB, or the console when the local server has no OpenTSDB. */
+export interface DatapointSink {
+  write(points: readonly Datapoint[], deadlineMs: number): Promise<WriteOutcome>;
+}
+
+export interface WriterOptions {
+  /** Upper bound of one HTTP request. */
+  timeoutMs: number;
+  log: Log;
+  /** Shortest request worth starting when the deadline is near. */
+  minRequestMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  post?: (url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number) => Promise<HttpAnswer>;
+}
+
+const HEADERS = { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' };
+
+/**
+ * Writes datapoints through OpenTSDB's `/api/put?details`, reading every answer: per-point rejections are
+ * logged and counted, unknown metric names are registered once and resent, and transient failures are
+ * retried with backoff until the deadline.
+ */
+export class OpenTsdbWriter implements DatapointSink {
+  private readonly putUrl: URL;
+  private readonly assignUrl: URL;
+  private readonly assigned = new Set<string>();
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly post: NonNullable<WriterOptions['post']>;
+  private readonly minRequestMs: number;
+
+  constructor(
+    baseUrl: string,
+    private readonly options: WriterOptions,
+  ) {
+    this.putUrl = new URL(`${baseUrl}/api/put?details`);
+    this.assignUrl = new URL(`${baseUrl}/api/uid/assign`);
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.post = options.post ?? httpPost;
+    this.minRequestMs = options.minRequestMs ?? 100;
+  }
+
+  async write(points: readonly Datapoint[], deadlineMs: number): Promise<WriteOutcome> {
+    const outcome: WriteOutcome = { written: 0, rejected: [], pending: [] };
+    const { bodies, oversized } = packRequestBodies(points);
+    for (const point of oversized)
+      outcome.rejected.push({ point, reason: 'datapoint larger than a request may be' });
+    for (const body of bodies) await this.writeBatch(body.points, body.gzipped, deadlineMs, outcome);
+    if (outcome.rejected.length > 0) this.logRejected(outcome.rejected);
+    return outcome;
+  }
+
+  private async writeBatch(
+    firstPoints: Datapoint[],
+    firstBody: Buffer | undefined,
+    deadlineMs: number,
+    outcome: WriteOutcome,
+  ): Promise<void> {
+    let points = firstPoints;
+    let body = firstBody;
+    let failures = 0;
+    while (points.length > 0) {
+      const remaining = deadlineMs - this.now();
+      if (remaining < this.minRequestMs) {
+        outcome.pending.push(...points);
+        return;
+      }
+      if (body === undefined) {
+        const packed = packRequestBodies(points);
+        for (const point of packed.oversized) outcome.rejected.push({ point, reason: 'datapoint too large' });
+        if (packed.bodies.length !== 1) {
+          for (const b of packed.bodies) await this.writeBatch(b.points, b.gzipped, deadlineMs, outcome);
+          return;
+        }
+        points = packed.bodies[0]!.points;
+        body = packed.bodies[0]!.gzipped;
+      }
+      let answer: HttpAnswer;
+      try {
+        answer = await this.post(this.putUrl, body, HEADERS, Math.min(this.options.timeoutMs, remaining));
+      } catch (error) {
+        outcome.lastError = describeFailure(error);
+        await this.backoff(++failures, deadlineMs, outcome.lastError);
+        continue;
+      }
+      const put = readPutAnswer(answer);
+      body = undefined;
+      switch (put.kind) {
+        case 'accepted':
+          outcome.written += points.length;
+          return;
+        case 'too-large': {
+          // Only a server configured with a lower limit than the standard one gets here: halve and go on.
+          if (points.length === 1) {
+            outcome.rejected.push({ point: points[0]!, reason: 'refused as too large' });
+            return;
+          }
+          const half = Math.ceil(points.length / 2);
+          await this.writeBatch(points.slice(half), undefined, deadlineMs, outcome);
+          points = points.slice(0, half);
+          continue;
+        }
+        case 'refused':
+          for (const point of points) outcome.rejected.push({ point, reason: put.reason });
+          return;
+        case 'transient':
+          outcome.lastError = `OpenTSDB answered ${put.reason}`;
+          await this.backoff(++failures, deadlineMs, outcome.lastError);
+          continue;
+        case 'partial': {
+          const next = await this.sortFailures(points, put.errors, put.failed, outcome);
+          outcome.written += points.length - next.retry.length - next.rejectedCount;
+          points = next.retry;
+          if (next.transient) await this.backoff(++failures, deadlineMs, outcome.lastError ?? 'transient');
+        }
+      }
+    }
+  }
+
+  /** Splits the failed points of a `details` answer into those to resend and those refused for good. */
+  private async sortFailures(
+    points: Datapoint[],
+    errors: PointError[],
+    failedCount: number,
+    outcome: WriteOutcome,
+  ): Promise<{ retry: Datapoint[]; rejectedCount: number; transient: boolean }> {
+    const byKey = new Map<string, Datapoint>();
+    for (const point of points) byKey.set(pointKey(point.metric, point.timestamp, point.tags), point);
+    const retry: Datapoint[] = [];
+    const unknownMetric: Datapoint[] = [];
+    let rejectedCount = 0;
+    let transient = false;
+    let matched = 0;
+    for (const error of errors) {
+      const key = pointKey(error.metric ?? '', error.timestamp ?? Number.NaN, error.tags ?? {});
+      const point = byKey.get(key);
+      if (!point) continue;
+      byKey.delete(key);
+      matched++;
+      if (isTransientReason(error.reason)) {
+        transient = true;
+        outcome.lastError = `OpenTSDB: ${error.reason}`;
+        retry.push(point);
+      } else if (isUnknownMetricReason(error.reason) && !this.assigned.has(point.metric)) {
+        unknownMetric.push(point);
+      } else {
+        outcome.rejected.push({ point, reason: error.reason });
+        rejectedCount++;
+      }
+    }
+    if (matched < failedCount) {
+      // OpenTSDB did not say which points failed: resending all is safe, since a point always
+      // serialises to the same bytes and an identical duplicate is harmless.
+      this.options.log.warn('opentsdb reported failures it did not detail; resending the batch', {
+        failed: failedCount,
+        detailed: matched,
+      });
+      return { retry: points, rejectedCount: 0, transient: true };
+    }
+    if (unknownMetric.length > 0) {
+      await this.assignMetrics([...new Set(unknownMetric.map((p) => p.metric))]);
+      retry.push(...unknownMetric);
+    }
+    return { retry, rejectedCount, transient };
+  }
+
+  /** Registers metric names with `/api/uid/assign`; a name that already exists counts as registered. */
+  private async assignMetrics(names: string[]): Promise<void> {
+    try {
+      const answer = await this.post(
+        this.assignUrl,
+        Buffer.from(JSON.stringify({ metric: names })),
+        { 'Content-Type': 'application/json' },
+        this.options.timeoutMs,
+      );
+      this.options.log.info('opentsdb metric names registered', { metrics: names, status: answer.status });
+    } catch (error) {
+      this.options.log.warn('opentsdb metric registration failed', {
+        metrics: names,
+        error: describeFailure(error),
+      });
+    }
+    // Whatever the answer, try each name once: a resend that fails again is then a real rejection.
+    for (const name of names) this.assigned.add(name);
+  }
+
+  private async backoff(failures: number, deadlineMs: number, reason: string): Promise<void> {
+    const delay = Math.min(2000, 50 * 2 ** failures) * (0.75 + Math.random() * 0.5);
+    this.options.log.warn('opentsdb write failed', { error: reason, attempt: failures });
+    const wait = Math.min(delay, Math.max(0, deadlineMs - this.now() - this.minRequestMs));
+    if (wait > 0) await this.sleep(wait);
+  }
+
+  private logRejected(rejected: RejectedPoint[]): void {
+    for (const { point, reason } of rejected.slice(0, 10)) {
+      this.options.log.error('opentsdb rejected datapoint', { datapoint: serializeDatapoint(point), reason });
+    }
+    if (rejected.length > 10) {
+      this.options.log.error('opentsdb rejected more datapoints', { more: rejected.length - 10 });
+    }
+  }
+}
+
+function pointKey(metric: string, timestamp: number, tags: Readonly<Record<string, string>>): string {
+  const sorted = Object.keys(tags)
+    .sort()
+    .map((k) => `${k}=${tags[k]}`)
+    .join(',');
+  return `${metric}|${timestamp}|${sorted}`;
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'request timed out';
+    return code ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}

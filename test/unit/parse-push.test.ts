@@ -1,0 +1,259 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parsePush } from '../../lambda/catchpoint/parse-push.js';
+import { PushRejected } from '../../lambda/catchpoint/push-error.js';
+import { parseCatchpointTimestamp } from '../../lambda/catchpoint/timestamp.js';
+import { FIXTURE_RECEIVED_AT_MS, fixture, pushFixtureNames } from '../support/fixtures.js';
+
+const at = FIXTURE_RECEIVED_AT_MS;
+const parse = (body: string) => parsePush(body, at);
+const entries = (m: Map<string, number>) => Object.fromEntries(m);
+
+function rejects(body: string, status: number, pattern: RegExp): void {
+  assert.throws(
+    () => parse(body),
+    (error: unknown) => {
+      assert.ok(error instanceof PushRejected, `expected PushRejected, got ${String(error)}`);
+      assert.equal(error.status, status);
+      assert.match(error.message, pattern);
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    },
+  );
+}
+
+describe('parsePush: the shared fixtures', () => {
+  it('parses every fixture without error', () => {
+    const names = pushFixtureNames();
+    assert.equal(names.length, 6);
+    for (const name of names) assert.ok(parse(fixture(`push/${name}`)).testId > 0, name);
+  });
+
+  it('v3 success: identity, UTC timestamp with milliseconds dropped, total', () => {
+    const r = parse(fixture('push/v3-dns-ok.json'));
+    assert.equal(r.testId, 90001);
+    assert.equal(r.nodeId, 77);
+    assert.equal(r.nodeName, 'Osaka, JP - KDDI');
+    assert.equal(r.asn, 2516);
+    assert.equal(r.typeId, 5);
+    assert.equal(r.timestamp, Date.UTC(2026, 10, 24, 12, 4, 12) / 1000);
+    assert.equal(r.failed, false);
+    assert.equal(r.errorName, undefined);
+    assert.deepEqual(entries(r.timing), { total: 23 });
+  });
+
+  it('v3 failure with an error code and no timing', () => {
+    const r = parse(fixture('push/v3-dns-error-code.json'));
+    assert.equal(r.failed, true);
+    assert.equal(r.errorName, 'NXDOMAIN');
+    assert.equal(r.timing.size, 0);
+    assert.equal(r.timestamp, Date.UTC(2026, 10, 24, 12, 5, 33) / 1000);
+  });
+
+  it('v4 web failure: flags without a code, nested ContentType, bytes and counters, unbounded maps ignored', () => {
+    const r = parse(fixture('push/v4-web-failed.json'));
+    assert.equal(r.failed, true);
+    assert.equal(r.errorName, 'loadobjects');
+    assert.equal(r.nodeName, 'São Paulo, BR - Claro');
+    assert.deepEqual(entries(r.timing), {
+      total: 4210,
+      connect: 14,
+      dns: 3,
+      content_load: 4100,
+      load: 7,
+      send: 0,
+      ssl: 30,
+      wait: 640,
+      wire: 2900,
+      client: 75,
+      'content_type.image': 3100,
+      'content_type.script': 2400,
+      'content_type.html': 600,
+      'content_type.css': 120,
+      'content_type.font': 90,
+      document_complete: 3300,
+      dom_load: 1500,
+      render_start: 1600,
+    });
+    assert.deepEqual(entries(r.bytes), {
+      content: 4800,
+      headers: 1200,
+      total_content: 2400000,
+      total_headers: 41000,
+    });
+    assert.deepEqual(entries(r.counters), {
+      connections: 18,
+      hosts: 12,
+      failed_requests: 1,
+      requests: 70,
+      cached: 2,
+      redirections: 1,
+    });
+    assert.equal(r.traceroute, undefined);
+  });
+
+  it('v4 ping', () => {
+    const r = parse(fixture('push/v4-ping.json'));
+    assert.deepEqual(entries(r.ping), { packet_loss_pct: 25, round_trip_time_avg: 181.5 });
+    assert.equal(r.typeId, 6);
+  });
+
+  it('v4 traceroute: hop count and the last hop round trips with lost probes', () => {
+    const r = parse(fixture('push/v4-traceroute.json'));
+    assert.deepEqual(r.traceroute, { hops: 3, lastHopRoundTrips: [30, null, 32] });
+  });
+
+  it('template: string values, empty strings absent, "False" flags, template field names', () => {
+    const r = parse(fixture('push/template-web-ok.json'));
+    assert.equal(r.testId, 90002);
+    assert.equal(r.nodeId, 77);
+    assert.equal(r.asn, 2516);
+    assert.equal(r.typeId, 0);
+    assert.equal(r.failed, false);
+    assert.equal(r.timestamp, Date.UTC(2026, 10, 24, 12, 8, 12) / 1000);
+    assert.deepEqual(entries(r.timing), { total: 812, connect: 12, dns: 4, load: 30, ssl: 40, wait: 300 });
+    assert.deepEqual(entries(r.bytes), { content: 5000 });
+    assert.deepEqual(entries(r.counters), { connections: 3, requests: 9 });
+  });
+});
+
+describe('parsePush: templates in other shapes', () => {
+  it('accepts lower-case macro names and flat identity', () => {
+    const r = parse(
+      JSON.stringify({
+        testid: '5',
+        nodeid: '6',
+        nodename: 'Paris, FR - Orange',
+        asn: 'AS3215',
+        summary: { timestamp: '20261124100000000', timingtotal: '100', timingdns: '7', errorany: 'false' },
+      }),
+    );
+    assert.equal(r.testId, 5);
+    assert.equal(r.nodeId, 6);
+    assert.equal(r.asn, 3215);
+    assert.deepEqual(entries(r.timing), { total: 100, dns: 7 });
+    assert.equal(r.failed, false);
+  });
+
+  it('reads True flags as a failure and names the first specific flag', () => {
+    const r = parse(
+      JSON.stringify({
+        TestDetails: { TestId: '1', NodeId: '2' },
+        Summary: { AnyError: 'True', DNSError: 'True', TimeoutError: 'False' },
+      }),
+    );
+    assert.equal(r.failed, true);
+    assert.equal(r.errorName, 'dns');
+  });
+
+  it('prefers an error code over flags', () => {
+    const r = parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { AnyError: '1', ErrorCode: '500' } }));
+    assert.equal(r.errorName, '500');
+  });
+
+  it('ignores unknown template fields instead of inventing metrics', () => {
+    const r = parse(
+      JSON.stringify({ TestId: 1, NodeId: 2, Summary: { MyCustomField: '42', TotalTime: '9' } }),
+    );
+    assert.deepEqual(entries(r.timing), { total: 9 });
+  });
+});
+
+describe('parsePush: failures and odd values in default JSON', () => {
+  it('a failed run with only Any set is named any', () => {
+    const r = parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Error: { Any: 1 } } }));
+    assert.equal(r.errorName, 'any');
+  });
+
+  it('an Error object with all flags zero is a success', () => {
+    const r = parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Error: { Any: 0, Dns: 0 } } }));
+    assert.equal(r.failed, false);
+  });
+
+  it('skips non-numeric and non-finite timing values and hostile keys', () => {
+    const r = parse(
+      JSON.stringify({
+        TestId: 1,
+        NodeId: 2,
+        Summary: {
+          Timing: { Total: 'NaN', Dns: 'Infinity', Connect: null, 'Bad Key': 3, Wait: '12', Ssl: 4 },
+        },
+      }),
+    );
+    assert.deepEqual(entries(r.timing), { wait: 12, ssl: 4 });
+  });
+
+  it('traceroute with a silent last hop has loss but no round trip', () => {
+    const r = parse(
+      JSON.stringify({
+        TestId: 1,
+        NodeId: 2,
+        Diagnostic: {
+          TraceRoute: { Hops: [{ RoundTripTimes: [1, 2, 3] }, { RoundTripTimes: [null, null, null] }] },
+        },
+      }),
+    );
+    assert.deepEqual(r.traceroute, { hops: 2, lastHopRoundTrips: [null, null, null] });
+  });
+});
+
+describe('parsePush: what is not a test run', () => {
+  it('XML gets 415 asking for JSON', () => rejects('<?xml version="1.0"?><TestRun/>', 415, /JSON/));
+  it('an empty body gets 400', () => rejects('   ', 400, /empty body/));
+  it('invalid JSON gets 400 without quoting the body', () => {
+    rejects('{"TestId": 1, secret-ish', 400, /not valid JSON/);
+    assert.throws(
+      () => parse('{"TestId": 1, secret-ish'),
+      (e: Error) => !e.message.includes('secret'),
+    );
+  });
+  it('an array gets 400', () => rejects('[1,2]', 400, /not a JSON object/));
+  it('a JSON string gets 400', () => rejects('"hello"', 400, /not a JSON object/));
+  it('no TestId', () => rejects('{"NodeId":1,"Summary":{}}', 400, /TestId is missing/));
+  it('no NodeId', () => rejects('{"TestId":1,"Summary":{}}', 400, /NodeId is missing/));
+  it('TestId not a number', () => rejects('{"TestId":"abc","NodeId":1}', 400, /TestId is not a number/));
+  it('TestId an object', () => rejects('{"TestId":{},"NodeId":1}', 400, /TestId is not a number/));
+  it('NodeId negative', () =>
+    rejects('{"TestId":1,"NodeId":-4}', 400, /NodeId must be a positive whole number/));
+  it('TestId fractional', () =>
+    rejects('{"TestId":1.5,"NodeId":4}', 400, /TestId must be a positive whole number/));
+  it('TestId huge', () =>
+    rejects('{"TestId":1e300,"NodeId":4}', 400, /TestId must be a positive whole number/));
+});
+
+describe('Catchpoint timestamps', () => {
+  const now = Date.UTC(2026, 10, 25, 0, 0, 0);
+  it('reads 17 digits as UTC and drops milliseconds (never rounds up)', () => {
+    assert.equal(
+      parseCatchpointTimestamp('20261124235959999', now),
+      Date.UTC(2026, 10, 24, 23, 59, 59) / 1000,
+    );
+  });
+  it('accepts 14 digits and numbers', () => {
+    assert.equal(parseCatchpointTimestamp('20261124120000', now), Date.UTC(2026, 10, 24, 12) / 1000);
+    // A JSON number of 17 digits really does lose its last digit; the seconds must survive that.
+    // biome-ignore lint/correctness/noPrecisionLoss: the precision loss is what this case is about
+    assert.equal(parseCatchpointTimestamp(20261124120000123, now), Date.UTC(2026, 10, 24, 12) / 1000);
+  });
+  it('refuses impossible dates, pre-2000 and far-future instants', () => {
+    assert.equal(parseCatchpointTimestamp('20260231120000000', now), undefined);
+    assert.equal(parseCatchpointTimestamp('20261124246000000', now), undefined);
+    assert.equal(parseCatchpointTimestamp('19991231235959999', now), undefined);
+    assert.equal(parseCatchpointTimestamp('20261126000001000', now), undefined);
+    assert.equal(parseCatchpointTimestamp('2026-11-24', now), undefined);
+    assert.equal(parseCatchpointTimestamp(-1, now), undefined);
+  });
+  it('allows up to one day ahead of receipt', () => {
+    assert.equal(
+      parseCatchpointTimestamp('20261125235959000', now),
+      Date.UTC(2026, 10, 25, 23, 59, 59) / 1000,
+    );
+  });
+  it('falls back to TestRuntime, then to receipt time', () => {
+    const viaRuntime = parse(
+      '{"TestId":1,"NodeId":2,"TestRuntime":"20261124100000000","Summary":{"Timestamp":"bad"}}',
+    );
+    assert.equal(viaRuntime.timestamp, Date.UTC(2026, 10, 24, 10) / 1000);
+    assert.equal(parse('{"TestId":1,"NodeId":2}').timestamp, undefined);
+  });
+});
