@@ -1,0 +1,153 @@
+// Everything `npm start` runs, as one function the tests can start too: an embedded DynamoDB with the
+// nodes and spool tables, the push handler behind a local HTTP server, spool replay and node refresh timers.
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CatchpointClientOptions } from '../catchpoint/api-client.js';
+import { ConfigError, httpUrl, positiveInt, readPushConfig } from '../config.js';
+import { NodeTable } from '../nodes/node-table.js';
+import { readNodesFile } from '../nodes/nodes-file.js';
+import { createLogger, createMetrics } from '../observability.js';
+import type { DatapointSink } from '../opentsdb/writer.js';
+import { OpenTsdbWriter } from '../opentsdb/writer.js';
+import { composePushHandler } from '../push/compose-push.js';
+import { sha256Hex } from '../push/push-token.js';
+import { DynamoSpool } from '../spool/dynamo-spool.js';
+import { type ReplayResult, replaySpool } from '../spool/replay-spool.js';
+import {
+  createNodesTable,
+  createSpoolTable,
+  type EmbeddedDynamo,
+  startEmbeddedDynamo,
+} from './embedded-dynamo.js';
+import { startLocalNodeRefresh } from './local-refresh.js';
+import { PrintingSink } from './printing-sink.js';
+import { startLocalServer } from './server.js';
+
+export const LOCAL_NODES_TABLE = 'catchpoint-nodes';
+export const LOCAL_SPOOL_TABLE = 'catchpoint-spool';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface LocalBridge {
+  url: string;
+  dynamo: EmbeddedDynamo;
+  nodeTable: NodeTable;
+  /** Present when OPENTSDB_URL is set: the datapoints OpenTSDB could not take wait here. */
+  spool: DynamoSpool | undefined;
+  /** Runs one spool replay now (what the timer does every REPLAY_INTERVAL_SECONDS). */
+  replayNow(): Promise<ReplayResult | undefined>;
+  close(): Promise<void>;
+}
+
+export interface LocalBridgeOptions {
+  logger?: Logger;
+  /** Where datapoints go when OPENTSDB_URL is unset; printed to stdout by default. */
+  printSink?: DatapointSink;
+  /** Overrides of the Catchpoint client's defaults (the tests' stand-in). */
+  catchpointClient?: Partial<CatchpointClientOptions>;
+}
+
+export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {}): Promise<LocalBridge> {
+  const logger = options.logger ?? createLogger('push');
+  const port = readPort(env.PORT);
+  const openTsdbUrl = env.OPENTSDB_URL?.trim() ? httpUrl('OPENTSDB_URL', env.OPENTSDB_URL.trim()) : undefined;
+  const replayIntervalMs = positiveInt(env, 'REPLAY_INTERVAL_SECONDS', 60) * 1000;
+  const token = env.PUSH_TOKEN?.trim();
+  const config = readPushConfig(
+    {
+      ...env,
+      NODES_TABLE: LOCAL_NODES_TABLE,
+      SPOOL_TABLE: openTsdbUrl ? LOCAL_SPOOL_TABLE : undefined,
+      PUSH_TOKEN_HASHES: token ? sha256Hex(token) : undefined,
+    },
+    true,
+  );
+
+  const dynamo = await startEmbeddedDynamo();
+  const stops: (() => void)[] = [];
+  try {
+    await createNodesTable(dynamo.client, LOCAL_NODES_TABLE);
+    await createSpoolTable(dynamo.client, LOCAL_SPOOL_TABLE);
+    const nodeTable = new NodeTable(dynamo.client, LOCAL_NODES_TABLE);
+    const nodesFile = env.NODES_FILE?.trim();
+    if (nodesFile) {
+      const records = await readNodesFile(nodesFile);
+      await nodeTable.putMany(records);
+      logger.info('nodes loaded', { nodesFile, nodes: records.length });
+    }
+    stops.push(
+      await startLocalNodeRefresh({
+        table: nodeTable,
+        env,
+        logger,
+        clientOptions: options.catchpointClient,
+      }),
+    );
+
+    if (!token) logger.warn('PUSH_TOKEN is not set: accepting every push without a token');
+    const spool = openTsdbUrl ? new DynamoSpool(dynamo.client, LOCAL_SPOOL_TABLE) : undefined;
+    const handler = composePushHandler(config, {
+      dynamo: dynamo.client,
+      logger,
+      metrics: createMetrics('push'),
+      sink: openTsdbUrl ? undefined : (options.printSink ?? new PrintingSink()),
+    });
+    const server = await startLocalServer({ port, host: env.HOST?.trim() || '127.0.0.1', handler });
+
+    const replayWriter = openTsdbUrl
+      ? new OpenTsdbWriter(openTsdbUrl, { timeoutMs: config.openTsdbTimeoutMs, log: logger })
+      : undefined;
+    let replaying: Promise<ReplayResult | undefined> | undefined;
+    const replayNow = (): Promise<ReplayResult | undefined> => {
+      if (!spool || !replayWriter) return Promise.resolve(undefined);
+      replaying ??= replaySpool(spool, replayWriter, { deadlineMs: Date.now() + 50_000, log: logger })
+        .then((result) => {
+          if (result.replayed > 0 || result.depth > 0) logger.info('spool replay', { ...result });
+          return result;
+        })
+        .catch((error: unknown) => {
+          logger.error('spool replay failed', { error: String(error) });
+          return undefined;
+        })
+        .finally(() => {
+          replaying = undefined;
+        });
+      return replaying;
+    };
+    if (spool) {
+      const timer = setInterval(() => void replayNow(), replayIntervalMs);
+      timer.unref();
+      stops.push(() => clearInterval(timer));
+    }
+
+    logger.info('listening', {
+      url: server.url,
+      routes: ['POST /push', 'GET /health'],
+      opentsdb: openTsdbUrl ?? 'none: printing datapoints',
+    });
+    return {
+      url: server.url,
+      dynamo,
+      nodeTable,
+      spool,
+      replayNow,
+      close: async () => {
+        for (const stop of stops) stop();
+        await replaying;
+        await server.close();
+        await dynamo.close();
+      },
+    };
+  } catch (error) {
+    for (const stop of stops) stop();
+    await dynamo.close();
+    throw error;
+  }
+}
+
+function readPort(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 8080;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`PORT must be 0–65535, got "${raw}"`);
+  return port;
+}

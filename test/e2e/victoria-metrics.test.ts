@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parsePush } from '../../lambda/catchpoint/parse-push.js';
+import { DEFAULT_METRIC_SETS } from '../../lambda/config.js';
+import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
+import { toDatapoints } from '../../lambda/metrics/datapoints.js';
+import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
+import { readNodesFile } from '../../lambda/nodes/nodes-file.js';
+import { CapturingLogger } from '../support/capturing-logger.js';
+import { FIXTURES_DIR, pushFixtureNames } from '../support/fixtures.js';
+import { push, pushFixture } from '../support/push-client.js';
+import {
+  startVictoriaMetrics,
+  type VictoriaMetrics,
+  victoriaMetricsInstalled,
+} from '../support/victoria-metrics.js';
+
+// CI installs VictoriaMetrics and must run this; a developer without it is told how to get it.
+const installed = victoriaMetricsInstalled();
+if (!installed && process.env.CI)
+  throw new Error('victoria-metrics is not installed: CI must run the end-to-end test');
+const skip = installed ? false : 'victoria-metrics not installed (apt-get install -y victoria-metrics)';
+
+describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics', { skip }, () => {
+  let vm: VictoriaMetrics;
+  let bridge: LocalBridge;
+  const nodesFile = join(FIXTURES_DIR, 'nodes', 'v1-items.json');
+
+  before(async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    vm = await startVictoriaMetrics();
+    bridge = await startLocalBridge(
+      { PORT: '0', OPENTSDB_URL: vm.openTsdbUrl, NODES_FILE: nodesFile, PUSH_TOKEN: 'e2e-token' },
+      { logger: new CapturingLogger({ serviceName: 'push' }) },
+    );
+  });
+  after(async () => {
+    await bridge?.close();
+    await vm?.close();
+  });
+
+  it('every fixture pushed (twice, as a Catchpoint retry would) is read back exactly once per series', async () => {
+    const nodes = new Map((await readNodesFile(nodesFile)).map((n) => [n.nodeId, n]));
+    const expected = new Map<string, { value: number; timestampMs: number }>();
+    for (const name of pushFixtureNames()) {
+      const body = pushFixture(name);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const reply = await push(bridge.url, body, 'e2e-token');
+        assert.equal(reply.status, 200, `${name}: ${JSON.stringify(reply.body)}`);
+      }
+      const result = parsePush(body, Date.now());
+      const points = toDatapoints(
+        result,
+        nodeDimensions(result, nodes.get(result.nodeId)),
+        { sets: new Set(DEFAULT_METRIC_SETS), naming: 'default' },
+        Math.floor(Date.now() / 1000),
+      );
+      for (const p of points) {
+        expected.set(seriesId(p.metric, p.tags), { value: p.value, timestampMs: p.timestamp * 1000 });
+      }
+    }
+
+    const exported = await vm.exportSeries('catchpoint[.].*');
+    const actual = new Map<string, { values: number[]; timestamps: number[] }>();
+    for (const series of exported) {
+      const { __name__: metric, ...tags } = series.metric;
+      actual.set(seriesId(metric!, tags), { values: series.values, timestamps: series.timestamps });
+    }
+    assert.equal(actual.size, expected.size, 'the same number of series');
+    for (const [id, want] of expected) {
+      const got = actual.get(id);
+      assert.ok(got, `series ${id} was read back`);
+      assert.deepEqual(got.timestamps, [want.timestampMs], id);
+      // VictoriaMetrics keeps about 12 significant digits (33.33333333333333 comes back as 33.3333333333).
+      assert.equal(got.values.length, 1, id);
+      assert.ok(
+        Math.abs(got.values[0]! - want.value) <= Math.abs(want.value) * 1e-9,
+        `${id}: ${got.values[0]} vs ${want.value}`,
+      );
+    }
+    // A few series spelled out, so that the comparison above cannot agree with itself by accident.
+    assert.deepEqual(
+      actual.get(seriesId('catchpoint.rtt.by_isp', { testid: '90003', nodeid: '79', isp: 'Claro_S.A.' }))
+        ?.values,
+      [4210],
+    );
+    assert.deepEqual(
+      actual.get(
+        seriesId('catchpoint.status.by_continent', {
+          testid: '90001',
+          nodeid: '78',
+          continent: 'Africa',
+          status: 'error',
+        }),
+      )?.values,
+      [1],
+    );
+    assert.deepEqual(
+      actual.get(
+        seriesId('catchpoint.traceroute.rtt_avg', {
+          testid: '90005',
+          nodeid: '81',
+          asn: '16509',
+          continent: 'Europe',
+          country: 'Germany',
+          isp: 'Amazon.com_Inc.',
+        }),
+      )?.values,
+      [31],
+    );
+  });
+});
+
+function seriesId(metric: string, tags: Readonly<Record<string, string>>): string {
+  return `${metric}{${Object.keys(tags)
+    .sort()
+    .map((k) => `${k}=${tags[k]}`)
+    .join(',')}}`;
+}

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
+import { CapturingLogger } from '../support/capturing-logger.js';
+import { FIXTURES_DIR, pushFixtureNames } from '../support/fixtures.js';
+import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../support/opentsdb-stand-in.js';
+import { push, pushFixture } from '../support/push-client.js';
+
+const TOKEN = 'local-test-token-5f2c';
+
+/** Datapoints per fixture with the v1 node list loaded (nodes 77, 79, 81 known; 78 and 80 not). */
+const EXPECTED_COUNTS: Record<string, number> = {
+  'template-web-ok.json': 14 + 6,
+  'v3-dns-error-code.json': 7 + 1,
+  'v3-dns-ok.json': 14 + 1,
+  'v4-ping.json': 14 + 1 + 2,
+  'v4-traceroute.json': 14 + 1 + 3,
+  'v4-web-failed.json': 14 + 1 + 18,
+};
+
+describe('push path: local server → dynalite node table → strict OpenTSDB stand-in', () => {
+  let tsdb: OpenTsdbStandIn;
+  let bridge: LocalBridge;
+  const logger = new CapturingLogger({ serviceName: 'push' });
+
+  before(async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    tsdb = await startOpenTsdbStandIn();
+    bridge = await startLocalBridge(
+      {
+        PORT: '0',
+        OPENTSDB_URL: tsdb.url,
+        NODES_FILE: join(FIXTURES_DIR, 'nodes', 'v1-items.json'),
+        PUSH_TOKEN: TOKEN,
+        WRITE_BUDGET_MS: '3000',
+        OPENTSDB_TIMEOUT_MS: '500',
+      },
+      { logger },
+    );
+  });
+  after(async () => {
+    await bridge.close();
+    await tsdb.close();
+  });
+  beforeEach(() => {
+    tsdb.reset();
+    tsdb.fault = 'none';
+  });
+
+  /** `null` sends no token at all. */
+  const send = (body: string | Buffer, token: string | null = TOKEN) =>
+    push(bridge.url, body, token ?? undefined);
+
+  it('writes every fixture: 200 with the datapoint count, everything accepted, nothing broken', async () => {
+    for (const name of pushFixtureNames()) {
+      const reply = await send(pushFixture(name));
+      assert.equal(reply.status, 200, `${name}: ${JSON.stringify(reply.body)}`);
+      assert.deepEqual(reply.body, { datapoints: EXPECTED_COUNTS[name] }, name);
+    }
+    const total = Object.values(EXPECTED_COUNTS).reduce((a, b) => a + b, 0);
+    assert.equal(tsdb.points.length, total);
+    assert.deepEqual(tsdb.violations, []);
+    // The only refusals are the first sight of each metric name, which the writer then registers.
+    assert.deepEqual(
+      tsdb.rejected.filter((r) => !r.error.startsWith('Unknown metric')),
+      [],
+    );
+    assert.ok(tsdb.requests.every((r) => r.bodyBytes <= 8192));
+  });
+
+  it('tags a known node from the table and an unknown one from its payload', async () => {
+    await send(pushFixture('v3-dns-ok.json'));
+    await send(pushFixture('v3-dns-error-code.json'));
+    const known = tsdb.pointsOf('catchpoint.status.by_region', { nodeid: '77' });
+    assert.equal(known.length, 1);
+    assert.equal(known[0]!.tags.region, 'Osaka');
+    const unknown = tsdb.pointsOf('catchpoint.status.by_continent', { nodeid: '78' });
+    assert.deepEqual(unknown[0]!.tags, {
+      testid: '90001',
+      nodeid: '78',
+      continent: 'Africa',
+      status: 'error',
+    });
+    assert.equal(tsdb.pointsOf('catchpoint.status.by_region', { nodeid: '78' })[0]!.tags.region, 'unknown');
+  });
+
+  it('a Catchpoint retry of the same run writes identical points', async () => {
+    const body = pushFixture('v4-ping.json');
+    await send(body);
+    await send(body);
+    assert.equal(tsdb.points.length, EXPECTED_COUNTS['v4-ping.json']);
+    assert.equal(tsdb.duplicates, EXPECTED_COUNTS['v4-ping.json']);
+    assert.deepEqual(tsdb.violations, []);
+  });
+
+  it('refuses a missing or wrong token with 401, and never logs the token', async () => {
+    const missing = await send(pushFixture('v3-dns-ok.json'), null);
+    assert.equal(missing.status, 401);
+    assert.match(String(missing.body.error), /token missing/);
+    const wrong = await send(pushFixture('v3-dns-ok.json'), 'not-the-token');
+    assert.equal(wrong.status, 401);
+    assert.equal(tsdb.points.length, 0);
+    const logs = logger.lines.join('\n');
+    assert.match(logs, /"status":401/);
+    assert.ok(!logs.includes(TOKEN), 'the token never appears in the logs');
+    assert.ok(!logs.includes('not-the-token'));
+  });
+
+  it('answers bad input with a specific 4xx and never a 5xx', async () => {
+    const cases: [string | Buffer, number, RegExp][] = [
+      ['<TestRun><TestId>1</TestId></TestRun>', 415, /JSON/],
+      ['', 400, /empty body/],
+      ['{"TestId":', 400, /not valid JSON/],
+      ['{"NodeId":5}', 400, /TestId is missing/],
+      ['{"TestId":"x","NodeId":5}', 400, /TestId is not a number/],
+      [Buffer.alloc(1024 * 1024 + 1, 0x20), 413, /larger than/],
+    ];
+    for (const [body, status, reason] of cases) {
+      const reply = await send(body);
+      assert.equal(reply.status, status, String(reason));
+      assert.match(String(reply.body.error), reason);
+    }
+  });
+
+  it('GET /health answers 200 whatever OpenTSDB does', async () => {
+    tsdb.fault = 'down';
+    const response = await fetch(`${bridge.url}/health`);
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { status: 'ok' });
+  });
+
+  it('OpenTSDB down: the push is spooled and answered 200; replay writes it once OpenTSDB is back', async () => {
+    tsdb.fault = 'down';
+    const started = Date.now();
+    const reply = await send(pushFixture('v4-traceroute.json'));
+    assert.ok(Date.now() - started < 5000, 'answers within the budget');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.spooled, EXPECTED_COUNTS['v4-traceroute.json']);
+    // Catchpoint may still retry: the spool keeps one entry per run.
+    await send(pushFixture('v4-traceroute.json'));
+    assert.equal((await bridge.spool!.heads()).length, 1);
+
+    tsdb.fault = 'none';
+    const result = await bridge.replayNow();
+    assert.equal(result?.replayed, 1);
+    assert.equal(result?.depth, 0);
+    assert.equal(tsdb.points.length, EXPECTED_COUNTS['v4-traceroute.json']);
+    assert.equal((await bridge.spool!.heads()).length, 0);
+    assert.deepEqual(tsdb.violations, []);
+  });
+});

@@ -1,0 +1,25 @@
+import type { Log } from '../../lambda/log.js';
+
+export interface LogEntry {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  attributes: Record<string, unknown>;
+}
+
+/** A Log that keeps what was said, for assertions (and for checking that secrets never appear). */
+export function captureLog(): Log & { entries: LogEntry[]; text(): string } {
+  const entries: LogEntry[] = [];
+  const at =
+    (level: LogEntry['level']) =>
+    (message: string, ...attributes: Record<string, unknown>[]) => {
+      entries.push({ level, message, attributes: Object.assign({}, ...attributes) });
+    };
+  return {
+    entries,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    text: () => entries.map((e) => JSON.stringify(e)).join('\n'),
+  };
+}
