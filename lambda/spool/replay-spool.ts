@@ -3,6 +3,9 @@ import type { Datapoint } from '../opentsdb/datapoint.js';
 import type { DatapointSink } from '../opentsdb/writer.js';
 import type { SpoolEntryHead } from './dynamo-spool.js';
 
+/** How long one entry may take, retries included, before replay gives up until its next run. */
+export const ENTRY_BUDGET_MS = 5000;
+
 /** The spool as replay reads it (DynamoSpool, or a stand-in). */
 export interface SpoolStore {
   heads(): Promise<SpoolEntryHead[]>;
@@ -32,9 +35,11 @@ export interface ReplayResult {
 export async function replaySpool(
   spool: SpoolStore,
   sink: DatapointSink,
-  options: { deadlineMs: number; now?: () => number; log: Log },
+  options: { deadlineMs: number; now?: () => number; log: Log; entryBudgetMs?: number },
 ): Promise<ReplayResult> {
   const now = options.now ?? Date.now;
+  // One entry gets a short try: if OpenTSDB is still away, the next scheduled run tries again.
+  const entryBudgetMs = options.entryBudgetMs ?? ENTRY_BUDGET_MS;
   const heads = await spool.heads();
   const result: ReplayResult = {
     replayed: 0,
@@ -55,7 +60,7 @@ export async function replaySpool(
       result.depth--;
       continue;
     }
-    const outcome = await sink.write(points, options.deadlineMs);
+    const outcome = await sink.write(points, Math.min(options.deadlineMs, now() + entryBudgetMs));
     if (outcome.pending.length > 0) {
       result.stoppedBy = outcome.lastError ?? 'OpenTSDB did not take the datapoints';
       break;

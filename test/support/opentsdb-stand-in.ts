@@ -62,7 +62,11 @@ export const OpenTsdbMessages = {
   missingAssign: 'Missing values to assign UIDs',
 } as const;
 
-export type OpenTsdbFault = 'none' | 'down' | 'hang' | '500' | 'throttle' | 'storage';
+/**
+ * `chunked` answers the HTML "Chunked request not supported." 400 whatever the size, as an OpenTSDB (or a
+ * proxy in front of it) with a lower limit than the standard 8192 bytes would.
+ */
+export type OpenTsdbFault = 'none' | 'down' | 'hang' | '500' | 'throttle' | 'storage' | 'chunked';
 
 export interface OpenTsdbStandInOptions {
   /** Metric names that exist before the first request (they get UIDs 000001, 000002, ... in order). */
@@ -719,7 +723,7 @@ class StandIn implements OpenTsdbStandIn {
       this.violation(record, `body ${body.length} bytes over ${OPENTSDB_MAX_BODY_BYTES}`);
       treatedAsChunked = true;
     }
-    if (treatedAsChunked) {
+    if (treatedAsChunked || fault === 'chunked') {
       this.send(res, record, htmlBadRequest(OpenTsdbMessages.chunked));
       return;
     }

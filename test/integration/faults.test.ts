@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { readPushConfig } from '../../lambda/config.js';
+import { localDynamoClient } from '../../lambda/local/embedded-dynamo.js';
+import { httpApiEvent, lambdaContext } from '../../lambda/local/lambda-shim.js';
+import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
+import { createMetrics } from '../../lambda/observability.js';
+import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
+import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
+import { composePushHandler } from '../../lambda/push/compose-push.js';
+import { sha256Hex } from '../../lambda/push/push-token.js';
+import { replaySpool } from '../../lambda/spool/replay-spool.js';
+import { captureLog } from '../support/capture-log.js';
+import { CapturingLogger } from '../support/capturing-logger.js';
+import { FIXTURES_DIR, pushFixtureNames } from '../support/fixtures.js';
+import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../support/opentsdb-stand-in.js';
+import { push, pushFixture } from '../support/push-client.js';
+
+const TOKEN = 'fault-test-token';
+const WRITE_BUDGET_MS = 3000;
+
+/** Datapoints per fixture with the v1 node list (as in push-path.test.ts). */
+const EXPECTED_TOTAL = 20 + 8 + 15 + 17 + 18 + 33;
+
+function assertEachPointOnce(tsdb: OpenTsdbStandIn, total: number): void {
+  assert.equal(tsdb.points.length, total, 'every datapoint is stored');
+  for (const [series, points] of tsdb.series()) assert.equal(points.length, 1, `${series} stored once`);
+  assert.deepEqual(tsdb.violations, []);
+}
+
+describe('faults: the local bridge with its spool, against a strict OpenTSDB stand-in', () => {
+  let tsdb: OpenTsdbStandIn;
+  let bridge: LocalBridge;
+
+  before(async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    tsdb = await startOpenTsdbStandIn();
+    bridge = await startLocalBridge(
+      {
+        PORT: '0',
+        OPENTSDB_URL: tsdb.url,
+        NODES_FILE: join(FIXTURES_DIR, 'nodes', 'v1-items.json'),
+        PUSH_TOKEN: TOKEN,
+        WRITE_BUDGET_MS: String(WRITE_BUDGET_MS),
+        OPENTSDB_TIMEOUT_MS: '400',
+      },
+      { logger: new CapturingLogger({ serviceName: 'push' }) },
+    );
+  });
+  after(async () => {
+    await bridge.close();
+    await tsdb.close();
+  });
+  beforeEach(async () => {
+    // Each scenario starts with OpenTSDB healthy and the spool empty.
+    tsdb.fault = 'none';
+    await bridge.replayNow();
+    tsdb.reset();
+  });
+
+  it('OpenTSDB down: every push is spooled and answered 200; after it returns, replay stores each point once', async () => {
+    tsdb.fault = 'down';
+    for (const name of pushFixtureNames()) {
+      const reply = await push(bridge.url, pushFixture(name), TOKEN);
+      assert.equal(reply.status, 200, name);
+      assert.ok(Number(reply.body.spooled) > 0, `${name} spooled`);
+    }
+    assert.equal(tsdb.points.length, 0);
+    assert.equal((await bridge.spool!.heads()).length, 6);
+
+    tsdb.fault = 'none';
+    const result = await bridge.replayNow();
+    assert.equal(result?.replayed, 6);
+    assert.equal(result?.depth, 0);
+    assertEachPointOnce(tsdb, EXPECTED_TOTAL);
+  });
+
+  it('OpenTSDB hanging: the push answers within the budget and is spooled', async () => {
+    tsdb.fault = 'hang';
+    const started = Date.now();
+    const reply = await push(bridge.url, pushFixture('v4-web-failed.json'), TOKEN);
+    const elapsed = Date.now() - started;
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.spooled, 33);
+    assert.ok(elapsed < WRITE_BUDGET_MS + 500, `answered in ${elapsed} ms`);
+    tsdb.fault = 'none';
+    await bridge.replayNow();
+    assertEachPointOnce(tsdb, 33);
+  });
+
+  it('OpenTSDB answering the HTML "chunked" 400: the batch is split and nothing is lost', async () => {
+    tsdb.failNext(2, 'chunked');
+    const reply = await push(bridge.url, pushFixture('v4-web-failed.json'), TOKEN);
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.body, { datapoints: 33 });
+    assertEachPointOnce(tsdb, 33);
+    const puts = tsdb.requests.filter((r) => r.path.startsWith('/api/put'));
+    assert.ok(puts.length >= 3, 'the refused body was sent again in smaller parts');
+  });
+
+  it('a process restarted in the middle of a replay loses nothing and doubles nothing', async () => {
+    tsdb.fault = 'down';
+    for (const name of ['v3-dns-ok.json', 'v4-ping.json', 'v4-traceroute.json']) {
+      assert.equal((await push(bridge.url, pushFixture(name), TOKEN)).status, 200);
+    }
+    tsdb.fault = 'none';
+    // The first replay dies right after OpenTSDB took the first entry, before deleting it.
+    const writer = new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog() });
+    let writes = 0;
+    const dying = {
+      async write(points: readonly Datapoint[], deadlineMs: number) {
+        const outcome = await writer.write(points, deadlineMs);
+        if (++writes === 1) throw new Error('process killed');
+        return outcome;
+      },
+    };
+    await assert.rejects(
+      replaySpool(bridge.spool!, dying, { deadlineMs: Date.now() + 10_000, log: captureLog() }),
+    );
+    assert.equal((await bridge.spool!.heads()).length, 3, 'nothing was deleted');
+
+    // The restarted process replays everything, the first entry again.
+    const result = await replaySpool(
+      bridge.spool!,
+      new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog() }),
+      {
+        deadlineMs: Date.now() + 10_000,
+        log: captureLog(),
+      },
+    );
+    assert.equal(result.replayed, 3);
+    assert.equal((await bridge.spool!.heads()).length, 0);
+    assertEachPointOnce(tsdb, 15 + 17 + 18);
+    assert.equal(tsdb.duplicates, 15, 'the entry written twice was identical, so stored once');
+  });
+
+  it('replay stops at the first failure and keeps the rest, oldest first', async () => {
+    tsdb.fault = 'down';
+    for (const name of ['v3-dns-ok.json', 'v4-ping.json']) await push(bridge.url, pushFixture(name), TOKEN);
+    const partial = await bridge.replayNow();
+    assert.equal(partial?.replayed, 0);
+    assert.equal(partial?.depth, 2);
+    assert.ok(partial?.stoppedBy);
+    assert.ok((partial?.oldestAgeSeconds ?? -1) >= 0);
+    tsdb.fault = 'none';
+    const done = await bridge.replayNow();
+    assert.equal(done?.replayed, 2);
+    assertEachPointOnce(tsdb, 15 + 17);
+  });
+});
+
+describe('faults: DynamoDB unreachable', () => {
+  let tsdb: OpenTsdbStandIn;
+  before(async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    tsdb = await startOpenTsdbStandIn();
+  });
+  after(() => tsdb.close());
+
+  /** The push handler as the Lambda composes it, with DynamoDB (nodes and spool) on a port nobody serves. */
+  function handlerWithDeadDynamo(openTsdbUrl: string) {
+    const config = readPushConfig({
+      NODES_TABLE: 'nodes',
+      SPOOL_TABLE: 'spool',
+      OPENTSDB_URL: openTsdbUrl,
+      PUSH_TOKEN_HASHES: sha256Hex(TOKEN),
+      WRITE_BUDGET_MS: String(WRITE_BUDGET_MS),
+      OPENTSDB_TIMEOUT_MS: '400',
+    });
+    const logger = new CapturingLogger({ serviceName: 'push' });
+    const handler = composePushHandler(config, {
+      dynamo: localDynamoClient('http://127.0.0.1:1'),
+      logger,
+      metrics: createMetrics('push'),
+    });
+    return async (body: string) => {
+      const event = httpApiEvent({
+        method: 'POST',
+        path: '/push',
+        query: new URLSearchParams({ token: TOKEN }),
+        headers: {},
+        body: Buffer.from(body),
+        sourceIp: '127.0.0.1',
+      });
+      const started = Date.now();
+      const result = await handler(event, lambdaContext('push', 15_000));
+      return {
+        status: result.statusCode,
+        body: JSON.parse(result.body ?? '{}'),
+        ms: Date.now() - started,
+        logger,
+      };
+    };
+  }
+
+  it('with OpenTSDB up, the run is still written, tagged from its payload', async () => {
+    const send = handlerWithDeadDynamo(tsdb.url);
+    const reply = await send(pushFixture('v3-dns-ok.json'));
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.body, { datapoints: 15 });
+    const byRegion = tsdb.pointsOf('catchpoint.status.by_region', { nodeid: '77' });
+    assert.equal(byRegion[0]!.tags.region, 'unknown');
+    assert.equal(tsdb.pointsOf('catchpoint.status.by_city', { nodeid: '77' })[0]!.tags.city, 'Osaka');
+    assert.deepEqual(tsdb.violations, []);
+  });
+
+  it('with OpenTSDB down too, the push gets 503 in time for Catchpoint to retry', async () => {
+    const send = handlerWithDeadDynamo('http://127.0.0.1:9');
+    const reply = await send(pushFixture('v3-dns-ok.json'));
+    assert.equal(reply.status, 503);
+    assert.match(String(reply.body.error), /retry later/);
+    assert.ok(reply.ms < 20_000 - 5000, `answered in ${reply.ms} ms`);
+    assert.ok(reply.logger.records().some((r) => r.message === 'spool write failed'));
+  });
+});
