@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  ConfigError,
+  parseMetricNaming,
+  parseMetricSets,
+  parseTokenHashes,
+  readPushConfig,
+  readReplayConfig,
+} from '../../lambda/config.js';
+import { cleanTagValue } from '../../lambda/metrics/tag-value.js';
+import { sha256Hex, tokenAccepted } from '../../lambda/push/push-token.js';
+
+describe('push token', () => {
+  const hashes = [sha256Hex('old-token'), sha256Hex('new-token')];
+  it('accepts any of several tokens (rotation) and refuses others', () => {
+    assert.equal(tokenAccepted('old-token', hashes), true);
+    assert.equal(tokenAccepted('new-token', hashes), true);
+    assert.equal(tokenAccepted('new-token ', hashes), false);
+    assert.equal(tokenAccepted('', hashes), false);
+    assert.equal(tokenAccepted(undefined, hashes), false);
+    assert.equal(tokenAccepted('x'.repeat(5000), hashes), false);
+  });
+  it('knows SHA-256', () => {
+    assert.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
+
+describe('configuration', () => {
+  const base = {
+    NODES_TABLE: 'nodes',
+    OPENTSDB_URL: 'http://tsdb.internal:4242/',
+    PUSH_TOKEN_HASHES: sha256Hex('t'),
+  };
+  it('reads the push configuration with defaults', () => {
+    const config = readPushConfig(base);
+    assert.equal(config.openTsdbUrl, 'http://tsdb.internal:4242');
+    assert.deepEqual([...config.metrics.sets], ['core', 'timing', 'ping', 'traceroute']);
+    assert.equal(config.metrics.naming, 'default');
+    assert.equal(config.spoolTable, undefined);
+  });
+  it('names the variable that is missing or wrong', () => {
+    assert.throws(() => readPushConfig({ ...base, NODES_TABLE: '' }), /NODES_TABLE is not set/);
+    assert.throws(() => readPushConfig({ ...base, OPENTSDB_URL: undefined }), /OPENTSDB_URL is not set/);
+    assert.throws(() => readPushConfig({ ...base, OPENTSDB_URL: 'ftp://x' }), /http or https/);
+    assert.throws(() => readPushConfig({ ...base, PUSH_TOKEN_HASHES: '' }), /PUSH_TOKEN_HASHES/);
+    assert.throws(
+      () => readPushConfig({ ...base, WRITE_BUDGET_MS: '-1' }),
+      /WRITE_BUDGET_MS must be a positive integer/,
+    );
+    assert.throws(() => readReplayConfig({}), ConfigError);
+  });
+  it('never echoes a token pasted where a hash belongs', () => {
+    assert.throws(
+      () => parseTokenHashes('my-plain-secret-token'),
+      (e: Error) => e instanceof ConfigError && !e.message.includes('my-plain-secret-token'),
+    );
+    assert.deepEqual(parseTokenHashes(` ${'A'.repeat(64)} ,, ${'b'.repeat(64)}`), [
+      'a'.repeat(64),
+      'b'.repeat(64),
+    ]);
+  });
+  it('METRIC_SETS always keeps core and refuses unknown sets', () => {
+    assert.deepEqual([...parseMetricSets('timing, bytes')], ['core', 'timing', 'bytes']);
+    assert.deepEqual([...parseMetricSets('core')], ['core']);
+    assert.throws(() => parseMetricSets('core,latency'), /unknown set "latency"/);
+  });
+  it('METRIC_NAMING', () => {
+    assert.equal(parseMetricNaming('per-test'), 'per-test');
+    assert.equal(parseMetricNaming(undefined), 'default');
+    assert.throws(() => parseMetricNaming('per-node'), ConfigError);
+  });
+  it('the local server may run without OpenTSDB and without tokens', () => {
+    const config = readPushConfig({ NODES_TABLE: 'nodes' }, true);
+    assert.equal(config.openTsdbUrl, undefined);
+    assert.deepEqual(config.pushTokenHashes, []);
+  });
+});
+
+describe('tag values', () => {
+  const cases: [string | number | undefined, string][] = [
+    ['North America', 'North_America'],
+    ['AT&T', 'AT_T'],
+    ['Washington, D.C.', 'Washington_D.C.'],
+    ['São Paulo', 'São_Paulo'],
+    ['Sa\u0303o Paulo', 'São_Paulo'],
+    ['𝐀lpha', 'lpha'],
+    ['x𝐀y', 'x_y'],
+    ['q\u0307', 'q'],
+    ['Amazon.com, Inc.', 'Amazon.com_Inc.'],
+    ['(Level 3)', 'Level_3'],
+    ["O'Brien = 1: @home", 'O_Brien_1_home'],
+    ['東京', '東京'],
+    ['a/b-c_d.e', 'a/b-c_d.e'],
+    ['___', 'unknown'],
+    ['', 'unknown'],
+    [undefined, 'unknown'],
+    [2516, '2516'],
+    ['tab\there\nnewline', 'tab_here_newline'],
+  ];
+  for (const [raw, want] of cases) {
+    it(`${JSON.stringify(raw)} → ${want}`, () => assert.equal(cleanTagValue(raw), want));
+  }
+  it('caps very long values', () => assert.equal(cleanTagValue('x'.repeat(10_000)).length, 200));
+});
