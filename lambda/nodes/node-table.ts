@@ -26,7 +26,9 @@ export class NodeTable {
     const records: NodeRecord[] = [];
     let startKey: Record<string, AttributeValue> | undefined;
     do {
-      const page = await this.client.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }));
+      const page = await this.client.send(
+        new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }),
+      );
       for (const item of page.Items ?? []) {
         const record = fromItem(item);
         if (record) records.push(record);
@@ -39,10 +41,14 @@ export class NodeTable {
   /** Upserts in batches of 25, retrying unprocessed items with backoff. */
   async putMany(records: readonly NodeRecord[], maxAttempts = 8): Promise<void> {
     for (let i = 0; i < records.length; i += 25) {
-      let pending: WriteRequest[] = records.slice(i, i + 25).map((r) => ({ PutRequest: { Item: toItem(r) } }));
+      let pending: WriteRequest[] = records
+        .slice(i, i + 25)
+        .map((r) => ({ PutRequest: { Item: toItem(r) } }));
       for (let attempt = 1; pending.length > 0; attempt++) {
         if (attempt > maxAttempts) {
-          throw new Error(`DynamoDB left ${pending.length} node writes unprocessed after ${maxAttempts} attempts`);
+          throw new Error(
+            `DynamoDB left ${pending.length} node writes unprocessed after ${maxAttempts} attempts`,
+          );
         }
         if (attempt > 1) await sleep(Math.min(2000, 50 * 2 ** attempt));
         const out = await this.client.send(

@@ -1,0 +1,305 @@
+// HTTP to Catchpoint's REST API: throttled to a few requests per second, every attempt bounded by a
+// timeout, 429/5xx/network failures retried with backoff (Retry-After honoured), and errors that carry
+// Catchpoint's own message. Clock, sleep and fetch are injected so tests run without waiting.
+
+export type ApiErrorKind =
+  /** Credentials refused (401/403, a refused token request, an expired token that could not be renewed). */
+  | 'auth'
+  /** Any other answer that is not a success, after retries where they apply. */
+  | 'http'
+  /** No answer: connection refused, reset, DNS, … (after retries). */
+  | 'network'
+  /** No answer within the timeout (after retries). */
+  | 'timeout'
+  /** A success answer whose body is not what the API documents. */
+  | 'response';
+
+export class CatchpointApiError extends Error {
+  override name = 'CatchpointApiError';
+  constructor(
+    message: string,
+    readonly kind: ApiErrorKind,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface HttpOptions {
+  /** Base URL, e.g. `https://io.catchpoint.com` (no trailing slash needed). */
+  baseUrl: string;
+  fetch?: typeof fetch;
+  /** Upper bound of one attempt, body included. Default 15 s. */
+  timeoutMs?: number;
+  /** Attempts per request, the first included. Default 4. */
+  maxAttempts?: number;
+  /** Least time between the starts of two requests (the throttle). Default 250 ms: 4 requests per second. */
+  minIntervalMs?: number;
+  /** First backoff delay; it doubles on every retry (with jitter). Default 1 s. */
+  backoffBaseMs?: number;
+  /** Largest backoff delay. Default 20 s. */
+  maxBackoffMs?: number;
+  /** A Retry-After longer than this is not waited for: the request fails at once. Default 60 s. */
+  maxRetryAfterMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Epoch milliseconds. */
+  now?: () => number;
+  /** In [0, 1); jitter of the backoff. */
+  random?: () => number;
+  /** Told about every retry, e.g. to log it. */
+  onRetry?: (retry: RetryNotice) => void;
+  /**
+   * Epoch milliseconds after which no attempt starts and no retry is waited for (say, the Lambda's end minus
+   * what the run needs after the fetch); undefined = no deadline. Asked before every attempt.
+   */
+  deadline?: () => number | undefined;
+}
+
+export interface RetryNotice {
+  method: string;
+  path: string;
+  /** The attempt that failed (1 = the first). */
+  attempt: number;
+  status?: number;
+  reason: string;
+  delayMs: number;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  /** Path and query, starting with `/`. */
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** An answer that was not retried away: any 2xx, or a 4xx other than 429. */
+export interface HttpAnswer {
+  status: number;
+  /** The parsed JSON body; undefined when the body is empty or not JSON. */
+  json: unknown;
+  text: string;
+}
+
+const RETRIABLE = (status: number) => status === 429 || status >= 500;
+
+export class CatchpointHttp {
+  private readonly baseUrl: string;
+  private readonly fetchFn: typeof fetch;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly minIntervalMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly maxRetryAfterMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly onRetry: ((retry: RetryNotice) => void) | undefined;
+  private readonly deadline: (() => number | undefined) | undefined;
+  private nextStartMs = 0;
+
+  constructor(options: HttpOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+    this.minIntervalMs = options.minIntervalMs ?? 250;
+    this.backoffBaseMs = options.backoffBaseMs ?? 1000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 20_000;
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.onRetry = options.onRetry;
+    this.deadline = options.deadline;
+  }
+
+  /** Sends the request, retrying 429, 5xx, timeouts and network failures; any other answer is returned. */
+  async send(request: HttpRequest): Promise<HttpAnswer> {
+    const what = `${request.method} ${request.path}`;
+    for (let attempt = 1; ; attempt++) {
+      await this.throttle();
+      const timeoutMs = this.attemptTimeout(what, attempt);
+      let answer: HttpAnswer & { retryAfter: string | null };
+      try {
+        answer = await this.attempt(request, timeoutMs);
+      } catch (error) {
+        const timedOut =
+          error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+        const reason = timedOut ? `no answer within ${timeoutMs} ms` : describeNetworkError(error);
+        const kind = timedOut ? 'timeout' : 'network';
+        if (attempt >= this.maxAttempts) {
+          throw new CatchpointApiError(
+            `Catchpoint ${what} failed after ${attempt} attempt(s): ${reason}`,
+            kind,
+          );
+        }
+        await this.waitToRetry(request, attempt, undefined, reason, this.backoff(attempt), kind);
+        continue;
+      }
+      if (!RETRIABLE(answer.status)) return { status: answer.status, json: answer.json, text: answer.text };
+
+      const reason = `${answer.status}${messageSuffix(answer)}`;
+      const retryAfterMs = parseRetryAfter(answer.retryAfter, this.now());
+      if (retryAfterMs !== undefined && retryAfterMs > this.maxRetryAfterMs) {
+        throw new CatchpointApiError(
+          `Catchpoint ${what} answered ${reason}; it asks to retry after ${Math.ceil(retryAfterMs / 1000)} s, ` +
+            `longer than the ${Math.ceil(this.maxRetryAfterMs / 1000)} s this client waits`,
+          'http',
+          answer.status,
+        );
+      }
+      if (attempt >= this.maxAttempts) {
+        throw new CatchpointApiError(
+          `Catchpoint ${what} answered ${reason} (after ${attempt} attempts)`,
+          'http',
+          answer.status,
+        );
+      }
+      const delayMs = retryAfterMs ?? this.backoff(attempt);
+      await this.waitToRetry(request, attempt, answer.status, reason, delayMs, 'http');
+    }
+  }
+
+  private async attempt(
+    request: HttpRequest,
+    timeoutMs: number,
+  ): Promise<HttpAnswer & { retryAfter: string | null }> {
+    const response = await this.fetchFn(`${this.baseUrl}${request.path}`, {
+      method: request.method,
+      headers: { accept: 'application/json', ...request.headers },
+      body: request.body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      json: parseJson(text),
+      text,
+      retryAfter: response.headers.get('retry-after'),
+    };
+  }
+
+  /** Milliseconds left before the deadline; undefined without one. */
+  private remainingMs(): number | undefined {
+    const deadline = this.deadline?.();
+    return deadline === undefined ? undefined : deadline - this.now();
+  }
+
+  /** The timeout of the next attempt: the configured one, shortened to what is left before the deadline. */
+  private attemptTimeout(what: string, attempt: number): number {
+    const remaining = this.remainingMs();
+    if (remaining === undefined) return this.timeoutMs;
+    if (remaining <= 0) {
+      throw new CatchpointApiError(`Catchpoint ${what}: out of time before attempt ${attempt}`, 'timeout');
+    }
+    return Math.min(this.timeoutMs, Math.ceil(remaining));
+  }
+
+  private async waitToRetry(
+    request: HttpRequest,
+    attempt: number,
+    status: number | undefined,
+    reason: string,
+    delayMs: number,
+    kind: ApiErrorKind,
+  ): Promise<void> {
+    const remaining = this.remainingMs();
+    if (remaining !== undefined && delayMs >= remaining) {
+      throw new CatchpointApiError(
+        `Catchpoint ${request.method} ${request.path} ${status === undefined ? 'failed: ' : 'answered '}${reason}; ` +
+          `no time left to retry in ${delayMs} ms`,
+        kind,
+        status,
+      );
+    }
+    this.onRetry?.({ method: request.method, path: request.path, attempt, status, reason, delayMs });
+    if (delayMs > 0) await this.sleep(delayMs);
+  }
+
+  /** Exponential backoff with jitter: between half and all of base·2^(attempt-1), capped. */
+  private backoff(attempt: number): number {
+    const ceiling = Math.min(this.maxBackoffMs, this.backoffBaseMs * 2 ** (attempt - 1));
+    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+  }
+
+  private async throttle(): Promise<void> {
+    const now = this.now();
+    const start = Math.max(now, this.nextStartMs);
+    this.nextStartMs = start + this.minIntervalMs;
+    if (start > now) await this.sleep(start - now);
+  }
+}
+
+/** `Retry-After` in milliseconds: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+/**
+ * Catchpoint's own explanation in an answer: v2's `errors[].message`, v1's `Message`, OAuth's
+ * `error_description`/`error`; else the start of a non-JSON body (a gateway's error page).
+ */
+export function catchpointMessage(answer: Pick<HttpAnswer, 'json' | 'text'>): string | undefined {
+  const body = answer.json;
+  if (isRecord(body)) {
+    const messages: string[] = [];
+    if (Array.isArray(body.errors)) {
+      for (const error of body.errors) {
+        if (isRecord(error) && typeof error.message === 'string' && error.message.trim()) {
+          messages.push(error.message.trim());
+        } else if (typeof error === 'string' && error.trim()) messages.push(error.trim());
+      }
+    }
+    for (const key of ['Message', 'message', 'error_description', 'error']) {
+      const value = body[key];
+      if (typeof value === 'string' && value.trim()) messages.push(value.trim());
+    }
+    return messages.length > 0 ? clip([...new Set(messages)].join('; ')) : undefined;
+  }
+  const text = answer.text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text ? clip(text) : undefined;
+}
+
+/** `": <Catchpoint's message>"`, or nothing when the answer has none. */
+export function messageSuffix(answer: Pick<HttpAnswer, 'json' | 'text'>): string {
+  const message = catchpointMessage(answer);
+  return message ? `: ${message}` : '';
+}
+
+function clip(text: string): string {
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause;
+  const causeText =
+    cause instanceof Error
+      ? 'code' in cause && typeof cause.code === 'string'
+        ? cause.code
+        : cause.message
+      : '';
+  return causeText ? `${error.message} (${causeText})` : error.message;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,206 @@
+// Catchpoint's node lists (v1 items, v2 nodes merged with the Enterprise list) → the normalised NodeRecord
+// the push path reads. Pure: no I/O, the clock comes in as `stamp`.
+
+import type {
+  NamedRef,
+  RawNodeList,
+  V1Item,
+  V2EnterpriseNode,
+  V2Node,
+} from '../catchpoint/node-api-types.js';
+import { parseNodeName } from '../catchpoint/node-name.js';
+import { countryByCode, countryByName } from '../metrics/countries.js';
+import type { NodeRecord } from './node-record.js';
+
+/** The refresh's time stamps, identical for every record one run writes. */
+export interface RecordStamp {
+  /** ISO-8601 time of the refresh. */
+  updatedAt: string;
+  /** Epoch seconds after which the record is stale. */
+  expiresAt: number;
+}
+
+export function recordStamp(nowMs: number, ttlDays: number): RecordStamp {
+  return {
+    updatedAt: new Date(nowMs).toISOString(),
+    expiresAt: Math.floor(nowMs / 1000) + ttlDays * 86_400,
+  };
+}
+
+/** The result of normalising a whole list: the records, and how many entries could not be used. */
+export interface NormalisedNodes {
+  records: NodeRecord[];
+  /** Entries without a usable id or name, and repeats of an id already seen. */
+  skipped: number;
+}
+
+export function normaliseNodeList(raw: RawNodeList, stamp: RecordStamp): NormalisedNodes {
+  if (raw.version === 'v1') return collect(raw.items.map((item) => normaliseV1Item(item, stamp)));
+  const enterpriseById = new Map<number, V2EnterpriseNode>();
+  for (const node of raw.enterprise) {
+    const id = nodeId(node.id);
+    if (id !== undefined) enterpriseById.set(id, node);
+  }
+  const candidates: (NodeRecord | undefined)[] = [];
+  const seen = new Set<number>();
+  for (const node of raw.nodes) {
+    const id = nodeId(node.id);
+    if (id !== undefined) seen.add(id);
+    candidates.push(normaliseV2Node(node, id === undefined ? undefined : enterpriseById.get(id), stamp));
+  }
+  // Enterprise nodes missing from /nodes/all still run tests: keep them with what the Enterprise list tells.
+  for (const [id, node] of enterpriseById) {
+    if (!seen.has(id)) candidates.push(normaliseV2Node(node, node, stamp));
+  }
+  return collect(candidates);
+}
+
+function collect(candidates: readonly (NodeRecord | undefined)[]): NormalisedNodes {
+  const byId = new Map<number, NodeRecord>();
+  let skipped = 0;
+  for (const record of candidates) {
+    if (record === undefined || byId.has(record.nodeId)) skipped++;
+    else byId.set(record.nodeId, record);
+  }
+  return { records: [...byId.values()], skipped };
+}
+
+/** A v1 item. The ASN `"AS4837"` becomes 4837. Undefined when the item has no usable id or name. */
+export function normaliseV1Item(item: V1Item, stamp: RecordStamp): NodeRecord | undefined {
+  const id = nodeId(item.id);
+  const name = text(item.name);
+  if (id === undefined || name === undefined) return undefined;
+  return build(
+    id,
+    name,
+    {
+      asn: parseAsn(item.asn?.value),
+      city: refName(item.city),
+      region: refName(item.region),
+      country: refName(item.country),
+      continent: refName(item.continent),
+      isp: refName(item.isp),
+      networkType: refName(item.network_type),
+    },
+    stamp,
+  );
+}
+
+/**
+ * A v2 node of `/nodes/all`, merged with its entry of the Enterprise list (`/nodes`) when there is one: the
+ * Enterprise list gives ISP, state and continent; `/nodes/all` gives the ASN. A public node takes its ISP
+ * from its name ("City, CC - ISP") and its continent from its country.
+ */
+export function normaliseV2Node(
+  node: V2Node | V2EnterpriseNode,
+  enterprise: V2EnterpriseNode | undefined,
+  stamp: RecordStamp,
+): NodeRecord | undefined {
+  const id = nodeId(node.id);
+  const name = text(node.name) ?? text(enterprise?.name);
+  if (id === undefined || name === undefined) return undefined;
+  const asn = 'asn' in node ? parseAsn(node.asn?.id) : undefined;
+  return build(
+    id,
+    name,
+    {
+      asn,
+      city: refName(node.city) ?? refName(enterprise?.city),
+      region: refName(enterprise?.state),
+      country: refName(node.country) ?? refName(enterprise?.country),
+      continent: refName(enterprise?.continent),
+      isp: refName(enterprise?.internetServiceProvider),
+      networkType: refName(node.networkType) ?? refName(enterprise?.networkType),
+    },
+    stamp,
+  );
+}
+
+interface ApiFields {
+  asn: number | undefined;
+  city: string | undefined;
+  region: string | undefined;
+  country: string | undefined;
+  continent: string | undefined;
+  isp: string | undefined;
+  networkType: string | undefined;
+}
+
+/** Fills what the API left out from the node name and the country tables; only known values are kept. */
+function build(nodeId: number, name: string, api: ApiFields, stamp: RecordStamp): NodeRecord {
+  const fromName = parseNodeName(name);
+  const byName = api.country ? countryByName(api.country) : undefined;
+  const byCode = fromName.countryCode ? countryByCode(fromName.countryCode) : undefined;
+  const country = byName ?? byCode;
+  return {
+    nodeId,
+    name,
+    ...withoutUndefined({
+      asn: api.asn,
+      city: api.city ?? fromName.city,
+      region: api.region,
+      country: api.country ?? byCode?.name,
+      countryCode: country?.code,
+      continent: canonicalContinent(api.continent) ?? country?.continent,
+      isp: api.isp ?? fromName.isp,
+      networkType: api.networkType,
+    }),
+    updatedAt: stamp.updatedAt,
+    expiresAt: stamp.expiresAt,
+  };
+}
+
+/** Drops the keys whose value is undefined, so records compare and serialise the same way wherever made. */
+function withoutUndefined<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+const CONTINENTS: Readonly<Record<string, string>> = {
+  africa: 'Africa',
+  antarctica: 'Antarctica',
+  asia: 'Asia',
+  europe: 'Europe',
+  northamerica: 'North America',
+  oceania: 'Oceania',
+  australia: 'Oceania',
+  australiaoceania: 'Oceania',
+  australasia: 'Oceania',
+  southamerica: 'South America',
+};
+
+/**
+ * The continent under one of the seven names the metrics use (spec/metrics.md), whatever spelling the API
+ * used ("NorthAmerica", "north_america", "Australia/Oceania"); undefined when it is not a continent.
+ */
+export function canonicalContinent(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  return CONTINENTS[name.toLowerCase().replace(/[^a-z]/g, '')];
+}
+
+/** `"AS4837"`, `"as 4837"`, `"4837"` or `4837` → 4837; anything else (0, negative, text) → undefined. */
+export function parseAsn(value: unknown): number | undefined {
+  let asn: number | undefined;
+  if (typeof value === 'number') asn = value;
+  else if (typeof value === 'string') {
+    const match = /^\s*(?:AS)?\s*(\d{1,10})\s*$/i.exec(value);
+    if (match) asn = Number(match[1]);
+  }
+  return asn !== undefined && Number.isSafeInteger(asn) && asn > 0 && asn <= 4_294_967_295 ? asn : undefined;
+}
+
+function nodeId(value: unknown): number | undefined {
+  const id = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/** `{id, name}` → name; a bare string is taken as the name. */
+function refName(ref: NamedRef | string | null | undefined): string | undefined {
+  if (typeof ref === 'string') return text(ref);
+  return typeof ref === 'object' && ref !== null ? text(ref.name) : undefined;
+}

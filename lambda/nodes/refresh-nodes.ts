@@ -1,0 +1,171 @@
+// One refresh of the nodes table: fetch the whole node list, check it is believable against what the
+// table holds, then upsert every node with fresh stamps. Nothing is ever deleted (stale nodes expire through
+// the table's TTL), and nothing is written unless the whole list arrived and passed the checks.
+
+import type { NodeListSource } from '../catchpoint/api-client.js';
+import { isExpired, type NodeRecord } from './node-record.js';
+import { normaliseNodeList, recordStamp } from './normalise-node.js';
+
+/** What the refresh needs of the nodes table (NodeTable provides it). */
+export interface NodeStore {
+  scanAll(): Promise<NodeRecord[]>;
+  putMany(records: readonly NodeRecord[]): Promise<void>;
+}
+
+export interface RefreshOptions {
+  source: NodeListSource;
+  store: NodeStore;
+  /** Days until a record not refreshed again expires. */
+  ttlDays: number;
+  /** Epoch milliseconds. */
+  now?: () => number;
+  /** The run fails when the API gives fewer usable nodes than this share of the live records. Default 0.5. */
+  minShare?: number;
+}
+
+export interface RefreshResult {
+  apiVersion: 'v1' | 'v2';
+  /** Distinct entries of the API's node list (v2: `/nodes/all` plus Enterprise nodes missing from it). */
+  fetched: number;
+  /** Records upserted: every usable node, so that each one's expiry moves forward. */
+  written: number;
+  /** Of those written, the ones whose attributes (stamps aside) were already in the table. */
+  unchanged: number;
+  /** Of those written, the ones the table did not hold. */
+  added: number;
+  /** Entries without a usable id or name, and repeated ids. */
+  skipped: number;
+  /** Unexpired records in the table before the run. */
+  tableBefore: number;
+  durationMs: number;
+}
+
+export type RefreshFailureReason =
+  /** The Catchpoint credentials could not be read or are malformed. */
+  | 'credentials-failed'
+  /** The node list could not be fetched in full (any page failed, credentials refused, …). */
+  | 'fetch-failed'
+  /** The API answered, but with no usable node. */
+  | 'no-nodes'
+  /** The API gave far fewer nodes than the table holds. */
+  | 'too-few-nodes'
+  | 'table-read-failed'
+  | 'write-failed';
+
+export class RefreshError extends Error {
+  override name = 'RefreshError';
+  constructor(
+    message: string,
+    readonly reason: RefreshFailureReason,
+    readonly details: Partial<Omit<RefreshResult, 'durationMs'>> & { durationMs: number },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The one structured line of a finished run. */
+export const REFRESH_DONE = 'node refresh finished';
+/** The one structured line of a failed run. */
+export const REFRESH_FAILED = 'node refresh failed';
+
+/** The log attributes of a failure: its reason and message, and whatever counts the run got to. */
+export function failureAttributes(error: unknown): Record<string, unknown> {
+  if (error instanceof RefreshError) return { reason: error.reason, error: error.message, ...error.details };
+  return { reason: 'unexpected', error: error instanceof Error ? error.message : String(error) };
+}
+
+const COMPARED = [
+  'name',
+  'asn',
+  'city',
+  'region',
+  'country',
+  'countryCode',
+  'continent',
+  'isp',
+  'networkType',
+] as const satisfies readonly (keyof NodeRecord)[];
+
+/** True when the two records agree on everything but `updatedAt` and `expiresAt`. */
+export function sameAttributes(a: NodeRecord, b: NodeRecord): boolean {
+  return a.nodeId === b.nodeId && COMPARED.every((key) => (a[key] || undefined) === (b[key] || undefined));
+}
+
+export async function refreshNodes(options: RefreshOptions): Promise<RefreshResult> {
+  const now = options.now ?? Date.now;
+  const minShare = options.minShare ?? 0.5;
+  const startMs = now();
+  const apiVersion = options.source.version;
+  const elapsed = () => Math.max(0, now() - startMs);
+
+  let raw: Awaited<ReturnType<NodeListSource['fetchNodes']>>;
+  try {
+    raw = await options.source.fetchNodes();
+  } catch (error) {
+    throw new RefreshError(
+      `could not fetch the node list (API ${apiVersion}), the table was left as it was: ${messageOf(error)}`,
+      'fetch-failed',
+      { apiVersion, durationMs: elapsed() },
+      { cause: error },
+    );
+  }
+
+  const { records, skipped } = normaliseNodeList(raw, recordStamp(now(), options.ttlDays));
+  const fetched = records.length + skipped;
+
+  let existing: NodeRecord[];
+  try {
+    existing = await options.store.scanAll();
+  } catch (error) {
+    throw new RefreshError(
+      `could not read the nodes table, nothing was written: ${messageOf(error)}`,
+      'table-read-failed',
+      { apiVersion, fetched, skipped, durationMs: elapsed() },
+      { cause: error },
+    );
+  }
+  const live = existing.filter((record) => !isExpired(record, startMs));
+  const counts = { apiVersion, fetched, skipped, tableBefore: live.length };
+
+  if (records.length === 0) {
+    throw new RefreshError(
+      `Catchpoint returned no usable node (${fetched} entries, ${skipped} skipped); the table was left as it was`,
+      'no-nodes',
+      { ...counts, durationMs: elapsed() },
+    );
+  }
+  if (records.length < live.length * minShare) {
+    throw new RefreshError(
+      `Catchpoint returned ${records.length} usable nodes but the table holds ${live.length} live ones ` +
+        `(fewer than ${Math.round(minShare * 100)}%): suspecting a partial answer, the table was left as it was`,
+      'too-few-nodes',
+      { ...counts, durationMs: elapsed() },
+    );
+  }
+
+  const byId = new Map(existing.map((record) => [record.nodeId, record]));
+  let unchanged = 0;
+  let added = 0;
+  for (const record of records) {
+    const before = byId.get(record.nodeId);
+    if (before === undefined) added++;
+    else if (sameAttributes(before, record)) unchanged++;
+  }
+
+  try {
+    await options.store.putMany(records);
+  } catch (error) {
+    throw new RefreshError(
+      `writing ${records.length} nodes to the table failed: ${messageOf(error)}`,
+      'write-failed',
+      { ...counts, durationMs: elapsed() },
+      { cause: error },
+    );
+  }
+  return { ...counts, written: records.length, unchanged, added, durationMs: elapsed() };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

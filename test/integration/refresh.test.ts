@@ -1,0 +1,449 @@
+// The refresh Lambda's handler against a Catchpoint stand-in, an SSM stand-in and real DynamoDB (dynalite).
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import type { CatchpointClientOptions } from '../../lambda/catchpoint/api-client.js';
+import type { RefreshConfig } from '../../lambda/config.js';
+import {
+  createNodesTable,
+  type EmbeddedDynamo,
+  startEmbeddedDynamo,
+} from '../../lambda/local/embedded-dynamo.js';
+import type { Log } from '../../lambda/log.js';
+import type { NodeRecord } from '../../lambda/nodes/node-record.js';
+import { NodeTable } from '../../lambda/nodes/node-table.js';
+import { RefreshError, type RefreshFailureReason } from '../../lambda/nodes/refresh-nodes.js';
+import type { RefreshHandler, RefreshMetrics } from '../../lambda/refresh.js';
+import {
+  type CatchpointStandIn,
+  makeV1Items,
+  makeV2Nodes,
+  STAND_IN_API_KEY,
+  STAND_IN_CLIENT_ID,
+  STAND_IN_CLIENT_SECRET,
+  StandInMessages,
+  startCatchpointStandIn,
+} from '../support/catchpoint-stand-in.js';
+import { type SsmStandIn, startSsmStandIn } from '../support/ssm-stand-in.js';
+
+// lambda/refresh.ts reads its configuration when loaded; the tests build their own handlers with the factory.
+process.env.NODES_TABLE ??= 'unused';
+process.env.CATCHPOINT_CREDENTIALS_PARAMETER ??= 'unused';
+process.env.AWS_REGION ??= 'eu-west-1';
+const { createRefreshHandler } = await import('../../lambda/refresh.js');
+
+const PARAMETER = '/catchpoint-bridge/catchpoint-api';
+const V2_SECRET = JSON.stringify({ apiKey: STAND_IN_API_KEY });
+const V1_SECRET = JSON.stringify({ clientId: STAND_IN_CLIENT_ID, clientSecret: STAND_IN_CLIENT_SECRET });
+const HOUR = 3_600_000;
+
+interface LogLine {
+  level: string;
+  message: string;
+  attributes: Record<string, unknown>;
+}
+
+let dynamo: EmbeddedDynamo;
+let catchpoint: CatchpointStandIn;
+let ssmStandIn: SsmStandIn;
+let ssm: SSMClient;
+let table: NodeTable;
+let tableCount = 0;
+let logs: LogLine[];
+let metrics: RefreshMetrics & { values: [string, number][]; published: number };
+let sleeps: number[];
+let nowMs: number;
+
+before(async () => {
+  dynamo = await startEmbeddedDynamo();
+});
+after(async () => {
+  await dynamo.close();
+});
+beforeEach(async () => {
+  catchpoint = await startCatchpointStandIn();
+  ssmStandIn = await startSsmStandIn({ [PARAMETER]: { value: V2_SECRET } });
+  ssm = ssmStandIn.client();
+  const name = `nodes-${++tableCount}`;
+  await createNodesTable(dynamo.client, name);
+  table = new NodeTable(dynamo.client, name);
+  logs = [];
+  sleeps = [];
+  nowMs = Date.UTC(2026, 10, 25, 12);
+  metrics = {
+    values: [],
+    published: 0,
+    addMetric(name, _unit, value) {
+      this.values.push([name, value]);
+    },
+    publishStoredMetrics() {
+      this.published++;
+    },
+  };
+});
+afterEach(async () => {
+  await catchpoint.close();
+  await ssmStandIn.close();
+});
+
+const record =
+  (level: string) =>
+  (message: string, ...attributes: Record<string, unknown>[]): void => {
+    logs.push({ level, message, attributes: Object.assign({}, ...attributes) });
+  };
+const logger: Log = {
+  debug: record('debug'),
+  info: record('info'),
+  warn: record('warn'),
+  error: record('error'),
+};
+
+function handler(options: Partial<CatchpointClientOptions> = {}): RefreshHandler {
+  const config: RefreshConfig = {
+    nodesTable: table.tableName,
+    catchpointApiUrl: catchpoint.url,
+    credentialsParameter: PARAMETER,
+    nodeTtlDays: 7,
+  };
+  return createRefreshHandler({
+    config,
+    ssm,
+    store: table,
+    logger,
+    metrics,
+    now: () => nowMs,
+    clientOptions: {
+      minIntervalMs: 0,
+      timeoutMs: 1000,
+      backoffBaseMs: 1,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      ...options,
+    },
+  });
+}
+
+const snapshot = async (): Promise<NodeRecord[]> =>
+  (await table.scanAll()).sort((a, b) => a.nodeId - b.nodeId);
+
+async function failure(
+  promise: Promise<unknown>,
+  reason: RefreshFailureReason,
+  message: RegExp,
+): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof RefreshError, String(error));
+    assert.equal(error.reason, reason, error.message);
+    assert.match(error.message, message);
+    return true;
+  });
+  const failed = logs.filter((l) => l.message === 'node refresh failed');
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0]?.level, 'error');
+  assert.equal(failed[0]?.attributes.reason, reason);
+  assert.match(String(failed[0]?.attributes.error), message);
+  assert.deepEqual(
+    metrics.values.filter(([name]) => name === 'RefreshFailures'),
+    [['RefreshFailures', 1]],
+  );
+  assert.equal(metrics.published, 1);
+}
+
+/** A table as a good refresh left it: 250 v2 nodes, written an hour ago. */
+async function seedTable(): Promise<NodeRecord[]> {
+  catchpoint.data.v2Nodes = makeV2Nodes(250);
+  const seedAt = nowMs;
+  nowMs -= HOUR;
+  await handler()();
+  nowMs = seedAt;
+  logs = [];
+  metrics.values = [];
+  metrics.published = 0;
+  const rows = await snapshot();
+  assert.equal(rows.length, 251);
+  return rows;
+}
+
+describe('refresh handler, API v2', () => {
+  it('fills the table with normalised records and logs one result line', async () => {
+    const result = await handler()();
+    const rows = await snapshot();
+    const stamps = { updatedAt: '2026-11-25T12:00:00.000Z', expiresAt: nowMs / 1000 + 7 * 86_400 };
+    assert.deepEqual(rows, [
+      {
+        nodeId: 77,
+        name: 'Osaka, JP - KDDI',
+        asn: 2516,
+        city: 'Osaka',
+        region: undefined,
+        country: 'Japan',
+        countryCode: 'JP',
+        continent: 'Asia',
+        isp: 'KDDI',
+        networkType: 'Backbone',
+        ...stamps,
+      },
+      {
+        nodeId: 80,
+        name: 'Sydney, AU - Telstra',
+        asn: 1221,
+        city: 'Sydney',
+        region: undefined,
+        country: 'Australia',
+        countryCode: 'AU',
+        continent: 'Oceania',
+        isp: 'Telstra',
+        networkType: 'LastMile',
+        ...stamps,
+      },
+      {
+        nodeId: 81,
+        name: 'Frankfurt, DE - AWS',
+        asn: 16509,
+        city: 'Frankfurt',
+        region: undefined,
+        country: 'Germany',
+        countryCode: 'DE',
+        continent: 'Europe',
+        isp: 'AWS',
+        networkType: 'PublicCloud',
+        ...stamps,
+      },
+      {
+        nodeId: 9001,
+        name: 'Ashburn, US - Acme Office',
+        asn: undefined,
+        city: 'Ashburn',
+        region: 'Virginia',
+        country: 'United States',
+        countryCode: 'US',
+        continent: 'North America',
+        isp: 'Verizon Business',
+        networkType: 'Enterprise',
+        ...stamps,
+      },
+    ]);
+    assert.equal(result.written, 4);
+    const done = logs.filter((l) => l.message === 'node refresh finished');
+    assert.equal(done.length, 1);
+    assert.deepEqual(done[0], {
+      level: 'info',
+      message: 'node refresh finished',
+      attributes: {
+        apiVersion: 'v2',
+        fetched: 4,
+        skipped: 0,
+        tableBefore: 0,
+        written: 4,
+        unchanged: 0,
+        added: 4,
+        durationMs: 0,
+      },
+    });
+    assert.deepEqual(metrics.values, [
+      ['NodesFetched', 4],
+      ['NodesWritten', 4],
+    ]);
+    assert.equal(metrics.published, 1);
+    assert.deepEqual(ssmStandIn.requests, [
+      { target: 'AmazonSSM.GetParameter', body: { Name: PARAMETER, WithDecryption: true } },
+    ]);
+  });
+
+  it('reads SSM once, then re-stamps every node on each run', async () => {
+    const refresh = handler();
+    await refresh();
+    const before = await snapshot();
+    nowMs += HOUR;
+    const result = await refresh();
+    assert.equal(result.unchanged, 4);
+    assert.equal(result.added, 0);
+    assert.equal(result.written, 4);
+    const rows = await snapshot();
+    for (const [i, row] of rows.entries()) {
+      assert.equal(row.expiresAt, before[i]!.expiresAt + 3600);
+      assert.deepEqual(
+        { ...row, expiresAt: 0, updatedAt: '' },
+        { ...before[i]!, expiresAt: 0, updatedAt: '' },
+      );
+    }
+    assert.equal(ssmStandIn.requests.length, 1);
+  });
+
+  it('honours a 429’s Retry-After and completes', async () => {
+    catchpoint.data.v2Nodes = makeV2Nodes(150);
+    catchpoint.addFault({
+      path: '/api/v2/nodes/all',
+      pageNumber: 2,
+      status: 429,
+      headers: { 'retry-after': '2' },
+    });
+    const result = await handler()();
+    assert.equal(result.written, 151);
+    assert.deepEqual(sleeps, [2000]);
+    assert.equal(logs.filter((l) => l.message === 'Catchpoint request retried').length, 1);
+  });
+});
+
+describe('refresh handler, API v1', () => {
+  it('fills the table with normalised records', async () => {
+    ssmStandIn.parameters.set(PARAMETER, { value: V1_SECRET });
+    const result = await handler()();
+    assert.equal(result.apiVersion, 'v1');
+    assert.equal(result.written, 3);
+    const rows = await snapshot();
+    assert.deepEqual(rows[0], {
+      nodeId: 77,
+      name: 'Osaka, JP - KDDI',
+      asn: 2516,
+      city: 'Osaka',
+      region: 'Osaka',
+      country: 'Japan',
+      countryCode: 'JP',
+      continent: 'Asia',
+      isp: 'KDDI',
+      networkType: 'Backbone',
+      updatedAt: '2026-11-25T12:00:00.000Z',
+      expiresAt: nowMs / 1000 + 7 * 86_400,
+    });
+    assert.deepEqual(
+      rows.map((r) => [r.nodeId, r.asn, r.region, r.isp]),
+      [
+        [77, 2516, 'Osaka', 'KDDI'],
+        [79, 28573, 'São Paulo', 'Claro S.A.'],
+        [81, 16509, 'Hesse', 'Amazon.com, Inc.'],
+      ],
+    );
+  });
+
+  it('keeps its token across invocations and renews it when it has expired', async () => {
+    ssmStandIn.parameters.set(PARAMETER, { value: V1_SECRET });
+    const refresh = handler();
+    await refresh();
+    await refresh();
+    catchpoint.expireTokens();
+    await refresh();
+    assert.equal(catchpoint.requests.filter((r) => r.path === '/ui/api/token').length, 2);
+    assert.equal(ssmStandIn.requests.length, 1);
+  });
+});
+
+describe('refresh handler, failures leave the table exactly as it was', () => {
+  it('a refused API key (and the next run reads the parameter again)', async () => {
+    const before = await seedTable();
+    ssmStandIn.parameters.set(PARAMETER, { value: JSON.stringify({ apiKey: 'revoked-key' }) });
+    const refresh = handler();
+    await failure(refresh(), 'fetch-failed', /refused the API key.*Invalid API key\./);
+    assert.deepEqual(await snapshot(), before);
+    assert.ok(!JSON.stringify(logs).includes('revoked-key'));
+    // Rotated in SSM: the same container picks the new key up on its next run.
+    ssmStandIn.parameters.set(PARAMETER, { value: V2_SECRET });
+    const reads = ssmStandIn.requests.length;
+    await refresh();
+    assert.equal(ssmStandIn.requests.length, reads + 1);
+  });
+
+  it('a 500 in the middle of paging', async () => {
+    const before = await seedTable();
+    catchpoint.addFault({
+      path: '/api/v2/nodes/all',
+      pageNumber: 2,
+      status: 500,
+      times: Infinity,
+      body: { errors: [{ id: '500', message: 'Internal server error.' }], completed: false },
+    });
+    await failure(handler()(), 'fetch-failed', /pageNumber=2.*answered 500: Internal server error\./);
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('a 429 whose Retry-After is too long to wait for', async () => {
+    const before = await seedTable();
+    catchpoint.addFault({ path: '/api/v2/nodes', status: 429, headers: { 'retry-after': '3600' } });
+    await failure(handler()(), 'fetch-failed', /answered 429.*retry after 3600 s/);
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('a Catchpoint too slow for the time the Lambda has left', async () => {
+    const before = await seedTable();
+    catchpoint.addFault({
+      path: '/api/v2/nodes/all',
+      pageNumber: 2,
+      status: 429,
+      headers: { 'retry-after': '45' },
+    });
+    // 40 s left: 10 s are kept for the table, so a 45 s wait cannot fit.
+    const context = { getRemainingTimeInMillis: () => 40_000 } as Context;
+    await failure(
+      handler()(undefined, context),
+      'fetch-failed',
+      /answered 429; no time left to retry in 45000 ms/,
+    );
+    assert.deepEqual(await snapshot(), before);
+    assert.deepEqual(sleeps, []);
+  });
+
+  it('a suspiciously short list', async () => {
+    const before = await seedTable();
+    catchpoint.data.v2Nodes = makeV2Nodes(100);
+    catchpoint.data.enterprise = [];
+    await failure(
+      handler()(),
+      'too-few-nodes',
+      /returned 100 usable nodes but the table holds 251 live ones/,
+    );
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('an empty list', async () => {
+    const before = await seedTable();
+    catchpoint.data.v2Nodes = [];
+    catchpoint.data.enterprise = [];
+    await failure(handler()(), 'no-nodes', /returned no usable node/);
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('a v1 token that stays expired', async () => {
+    const before = await seedTable();
+    ssmStandIn.parameters.set(PARAMETER, { value: V1_SECRET });
+    catchpoint.data.v1Items = makeV1Items(250);
+    catchpoint.addFault({
+      path: '/ui/api/v1/nodes',
+      status: 401,
+      body: { Message: StandInMessages.expired },
+      times: Infinity,
+    });
+    await failure(handler()(), 'fetch-failed', /freshly issued token was "Expired token"/);
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('refused v1 client credentials', async () => {
+    const before = await seedTable();
+    ssmStandIn.parameters.set(PARAMETER, {
+      value: JSON.stringify({ clientId: STAND_IN_CLIENT_ID, clientSecret: 'stale-secret' }),
+    });
+    await failure(
+      handler()(),
+      'fetch-failed',
+      /refused the client id and secret.*Invalid client credentials\./,
+    );
+    assert.deepEqual(await snapshot(), before);
+    assert.ok(!JSON.stringify(logs).includes('stale-secret'));
+  });
+
+  it('a missing SSM parameter', async () => {
+    const before = await seedTable();
+    ssmStandIn.parameters.clear();
+    await failure(handler()(), 'credentials-failed', /could not read the SSM parameter .*ParameterNotFound/);
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('a malformed SSM parameter, without quoting it', async () => {
+    const before = await seedTable();
+    ssmStandIn.parameters.set(PARAMETER, { value: '{"apiKey": "half-pasted-secret' });
+    await failure(handler()(), 'credentials-failed', /is not JSON/);
+    assert.deepEqual(await snapshot(), before);
+    assert.ok(!JSON.stringify(logs).includes('half-pasted-secret'));
+  });
+});

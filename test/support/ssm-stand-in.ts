@@ -1,0 +1,105 @@
+/**
+ * An SSM Parameter Store stand-in for tests: the `GetParameter` action of the AWS JSON 1.1 protocol
+ * (`POST /`, `X-Amz-Target: AmazonSSM.GetParameter`) on 127.0.0.1. Point an SSMClient at it with
+ * `endpoint: standIn.url`. A SecureString is only returned in clear with `WithDecryption: true`, as AWS does.
+ */
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SSMClient } from '@aws-sdk/client-ssm';
+
+export interface SsmParameter {
+  value: string;
+  type?: 'String' | 'SecureString';
+}
+
+export interface SsmRequest {
+  target: string;
+  body: Record<string, unknown>;
+}
+
+export interface SsmStandIn {
+  url: string;
+  parameters: Map<string, SsmParameter>;
+  requests: SsmRequest[];
+  /** A client for this stand-in, with dummy credentials and no retries. */
+  client(): SSMClient;
+  close(): Promise<void>;
+}
+
+export async function startSsmStandIn(parameters: Record<string, SsmParameter> = {}): Promise<SsmStandIn> {
+  const store = new Map(Object.entries(parameters));
+  const requests: SsmRequest[] = [];
+  const clients: SSMClient[] = [];
+
+  const error = (res: ServerResponse, status: number, type: string, message: string): void => {
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type });
+    res.end(JSON.stringify({ __type: type, message }));
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      let body: Record<string, unknown> = {};
+      try {
+        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
+      } catch {
+        return error(res, 400, 'SerializationException', 'body is not JSON');
+      }
+      requests.push({ target, body });
+      if (req.method !== 'POST' || target !== 'AmazonSSM.GetParameter') {
+        return error(res, 400, 'UnknownOperationException', `stand-in does not implement ${target}`);
+      }
+      const name = typeof body.Name === 'string' ? body.Name : '';
+      const parameter = store.get(name);
+      if (parameter === undefined)
+        return error(res, 400, 'ParameterNotFound', `Parameter ${name} not found.`);
+      const type = parameter.type ?? 'SecureString';
+      const clear = type !== 'SecureString' || body.WithDecryption === true;
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(
+        JSON.stringify({
+          Parameter: {
+            Name: name,
+            Type: type,
+            Value: clear
+              ? parameter.value
+              : `AQICAHi${Buffer.from(parameter.value).toString('base64').slice(0, 16)}`,
+            Version: 1,
+            LastModifiedDate: 1_700_000_000,
+            ARN: `arn:aws:ssm:eu-west-1:123456789012:parameter${name.startsWith('/') ? '' : '/'}${name}`,
+            DataType: 'text',
+          },
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    parameters: store,
+    requests,
+    client: () => {
+      const client = new SSMClient({
+        endpoint: url,
+        region: 'eu-west-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        maxAttempts: 1,
+      });
+      clients.push(client);
+      return client;
+    },
+    close: async () => {
+      for (const client of clients) client.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
