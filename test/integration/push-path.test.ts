@@ -3,6 +3,11 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
+import {
+  type CatchpointStandIn,
+  STAND_IN_API_KEY,
+  startCatchpointStandIn,
+} from '../support/catchpoint-stand-in.js';
 import { FIXTURES_DIR, pushFixtureNames } from '../support/fixtures.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../support/opentsdb-stand-in.js';
 import { push, pushFixture } from '../support/push-client.js';
@@ -148,5 +153,51 @@ describe('push path: local server → dynalite node table → strict OpenTSDB st
     assert.equal(tsdb.points.length, EXPECTED_COUNTS['v4-traceroute.json']);
     assert.equal((await bridge.spool!.heads()).length, 0);
     assert.deepEqual(tsdb.violations, []);
+  });
+});
+
+describe('push path with the node table filled from the Catchpoint API (no nodes file)', () => {
+  let tsdb: OpenTsdbStandIn;
+  let catchpoint: CatchpointStandIn;
+  let bridge: LocalBridge;
+
+  before(async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    tsdb = await startOpenTsdbStandIn();
+    catchpoint = await startCatchpointStandIn();
+    bridge = await startLocalBridge(
+      {
+        PORT: '0',
+        OPENTSDB_URL: tsdb.url,
+        PUSH_TOKEN: TOKEN,
+        CATCHPOINT_API_KEY: STAND_IN_API_KEY,
+        CATCHPOINT_API_URL: catchpoint.url,
+      },
+      { logger: new CapturingLogger({ serviceName: 'push' }), catchpointClient: { minIntervalMs: 0 } },
+    );
+  });
+  after(async () => {
+    await bridge.close();
+    await catchpoint.close();
+    await tsdb.close();
+  });
+
+  it('tags a run from an Enterprise node known only to the API with its state and ISP', async () => {
+    const run = {
+      TestId: 90010,
+      NodeId: 9001,
+      // The payload's name says nothing of the state; only the API's Enterprise list has "Virginia".
+      NodeName: 'Ashburn, US - Acme Office',
+      Summary: { Timestamp: '20261124120000000', Timing: { Total: 40 } },
+    };
+    const reply = await push(bridge.url, JSON.stringify(run), TOKEN);
+    assert.equal(reply.status, 200);
+    const byRegion = tsdb.pointsOf('catchpoint.rtt.by_region', { nodeid: '9001' });
+    assert.equal(byRegion[0]?.tags.region, 'Virginia');
+    assert.equal(tsdb.pointsOf('catchpoint.rtt.by_isp', { nodeid: '9001' })[0]?.tags.isp, 'Verizon_Business');
+    assert.equal(
+      tsdb.pointsOf('catchpoint.rtt.by_continent', { nodeid: '9001' })[0]?.tags.continent,
+      'North_America',
+    );
   });
 });
