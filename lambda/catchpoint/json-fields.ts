@@ -41,20 +41,9 @@ export function isRaised(value: unknown): boolean {
   if (typeof value === 'number') return Number.isFinite(value) && value !== 0;
   if (typeof value === 'string') {
     const text = value.trim().toLowerCase();
-    if (text === 'true' || text === 'yes') return true;
+    if (text === 'true') return true;
     const n = toFiniteNumber(text);
     return n !== undefined && n !== 0;
   }
   return false;
 }
-
-/** `FirstContentfulPaintTime` → `first_contentful_paint_time`, `SSLTime` → `ssl_time`. */
-export function snakeCase(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
-    .toLowerCase();
-}
-
-/** Keys we are willing to turn into metric names: plain identifiers of sane length. */
-export const METRIC_KEY = /^[A-Za-z][A-Za-z0-9]{0,63}$/;

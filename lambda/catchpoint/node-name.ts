@@ -11,18 +11,14 @@ export interface NodeNameParts {
  * ("Washington, D.C., US - AT&T" → city "Washington, D.C.", code "US", ISP "AT&T".)
  */
 export function parseNodeName(name: string): NodeNameParts {
-  const match = /^(.*?),\s*([A-Za-z]{2})\s+-\s+(.*)$/s.exec(name.trim());
-  if (match) {
-    // The lazy city group stops at the first ", CC - "; the ISP keeps any further " - " it contains.
-    const city = match[1]!.trim();
-    const isp = match[3]!.trim();
-    return {
-      city: city || undefined,
-      countryCode: match[2]!.toUpperCase(),
-      isp: isp || undefined,
-    };
-  }
-  const noIsp = /^(.*),\s*([A-Za-z]{2})\s*$/s.exec(name.trim());
-  if (noIsp) return { city: noIsp[1]!.trim() || undefined, countryCode: noIsp[2]!.toUpperCase() };
-  return {};
+  // The lazy city group stops at the first ", CC" followed by " - " or the end; the ISP keeps any further
+  // " - " it contains.
+  const match = /^(.*?),\s*([A-Za-z]{2})(?:\s+-(?:\s+(.*))?)?$/s.exec(name.trim());
+  if (!match) return {};
+  const parts: NodeNameParts = { countryCode: match[2]!.toUpperCase() };
+  const city = match[1]!.trim();
+  const isp = match[3]?.trim();
+  if (city) parts.city = city;
+  if (isp) parts.isp = isp;
+  return parts;
 }

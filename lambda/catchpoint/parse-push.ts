@@ -1,13 +1,12 @@
+import { field, isObject, isRaised, type JsonObject, objectField, toFiniteNumber } from './json-fields.js';
 import {
-  field,
-  isObject,
-  isRaised,
-  type JsonObject,
-  METRIC_KEY,
-  objectField,
-  snakeCase,
-  toFiniteNumber,
-} from './json-fields.js';
+  BYTE_FIELDS,
+  CONTENT_TYPE_KINDS,
+  COUNTER_FIELDS,
+  knownField,
+  PING_FIELDS,
+  TIMING_FIELDS,
+} from './measurement-names.js';
 import { PushRejected } from './push-error.js';
 import { readTemplateSummary } from './template-fields.js';
 import type { Measurements, TestResult, TracerouteSummary } from './test-result.js';
@@ -65,10 +64,10 @@ function readTestRun(doc: JsonObject, receivedAtMs: number): TestResult {
     parseCatchpointTimestamp(identity('TestRuntime'), receivedAtMs) ??
     parseCatchpointTimestamp(identity('Timestamp'), receivedAtMs);
 
-  const timing = numericFields(objectField(summary, 'Timing'));
-  const ping = numericFields(objectField(summary, 'Ping'));
-  const bytes = numericFields(objectField(objectField(summary, 'Byte') ?? {}, 'Response'));
-  const counters = numericFields(objectField(summary, 'Counter'));
+  const timing = numericFields(objectField(summary, 'Timing'), TIMING_FIELDS);
+  const ping = numericFields(objectField(summary, 'Ping'), PING_FIELDS);
+  const bytes = numericFields(objectField(objectField(summary, 'Byte') ?? {}, 'Response'), BYTE_FIELDS);
+  const counters = numericFields(objectField(summary, 'Counter'), COUNTER_FIELDS);
   const error = readErrorObject(field(summary, 'Error'));
 
   // Template payloads carry the same measurements as flat string fields; default JSON has none of these names.
@@ -120,24 +119,31 @@ function readAsn(value: unknown): number | undefined {
   return n > 0 && n <= 4294967295 ? n : undefined;
 }
 
-/** Numeric fields of a measurement group; a nested `ContentType` object becomes `content_type.<kind>`. */
-function numericFields(group: JsonObject | undefined): Measurements {
+/**
+ * The known numeric fields of a measurement group (see measurement-names.ts); a nested `ContentType` object
+ * becomes `content_type.<kind>`, one level only.
+ */
+function numericFields(
+  group: JsonObject | undefined,
+  names: Readonly<Record<string, string>>,
+  nested = true,
+): Measurements {
   const out: Measurements = new Map();
   if (!group) return out;
   let seen = 0;
   for (const key of Object.keys(group)) {
     if (++seen > MAX_FIELDS_PER_GROUP) break;
-    if (!METRIC_KEY.test(key)) continue;
     const value = group[key];
     if (isObject(value)) {
-      if (key.toLowerCase() !== 'contenttype') continue;
-      for (const [kind, n] of numericFields(value)) {
-        if (!kind.includes('.')) out.set(`content_type.${kind}`, n);
+      if (nested && key.toLowerCase() === 'contenttype') {
+        for (const [kind, n] of numericFields(value, CONTENT_TYPE_KINDS, false))
+          out.set(`content_type.${kind}`, n);
       }
       continue;
     }
-    const n = toFiniteNumber(value);
-    if (n !== undefined) out.set(snakeCase(key), n);
+    const name = knownField(names, key);
+    const n = name === undefined ? undefined : toFiniteNumber(value);
+    if (n !== undefined) out.set(name!, n);
   }
   return out;
 }

@@ -1,4 +1,10 @@
 import { isRaised, type JsonObject, toFiniteNumber } from './json-fields.js';
+import {
+  BYTE_FIELDS as BYTES,
+  COUNTER_FIELDS as COUNTERS,
+  PING_FIELDS as PING,
+  TIMING_FIELDS,
+} from './measurement-names.js';
 import type { Measurements } from './test-result.js';
 
 /**
@@ -7,56 +13,8 @@ import type { Measurements } from './test-result.js';
  * lower-cased with everything but letters and digits removed; only names listed here become metrics, so
  * a customer's own fields never invent metric names.
  */
-const TIMING: Record<string, string> = {
-  total: 'total',
-  totaltime: 'total',
-  connect: 'connect',
-  dns: 'dns',
-  ssl: 'ssl',
-  send: 'send',
-  wait: 'wait',
-  wire: 'wire',
-  load: 'load',
-  contentload: 'content_load',
-  redirect: 'redirect',
-  client: 'client',
-  documentcomplete: 'document_complete',
-  domload: 'dom_load',
-  renderstart: 'render_start',
-  firstpainttime: 'first_paint_time',
-  firstcontentfulpainttime: 'first_contentful_paint_time',
-  timetointeractive: 'time_to_interactive',
-  visuallycompletetime: 'visually_complete_time',
-  largestcontentfulpaint: 'largest_contentful_paint',
-  timetotitle: 'time_to_title',
-};
-
-const BYTES: Record<string, string> = {
-  content: 'content',
-  headers: 'headers',
-  totalcontent: 'total_content',
-  totalheaders: 'total_headers',
-};
-
-const COUNTERS: Record<string, string> = {
-  connections: 'connections',
-  hosts: 'hosts',
-  failedrequests: 'failed_requests',
-  requests: 'requests',
-  cached: 'cached',
-  redirections: 'redirections',
-  filmstripimages: 'filmstrip_images',
-  jsfailures: 'js_failures',
-};
-
-const PING: Record<string, string> = {
-  packetlosspct: 'packet_loss_pct',
-  roundtriptimeavg: 'round_trip_time_avg',
-  roundtriptimemin: 'round_trip_time_min',
-  roundtriptimemax: 'round_trip_time_max',
-  packetssent: 'packets_sent',
-  packetsreceived: 'packets_received',
-};
+/** Template names that differ from the default JSON ones. */
+const TIMING: Readonly<Record<string, string>> = { ...TIMING_FIELDS, totaltime: 'total' };
 
 const ERROR_FLAGS: Record<string, string> = {
   any: 'any',
@@ -80,7 +38,7 @@ export interface TemplateSummary {
   errorName?: string;
 }
 
-function lookup(table: Record<string, string>, key: string): string | undefined {
+function lookup(table: Readonly<Record<string, string>>, key: string): string | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 

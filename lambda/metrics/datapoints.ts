@@ -61,7 +61,7 @@ export function toDatapoints(
     add('catchpoint.traceroute.hops', hops, detailTags());
     const replies = lastHopRoundTrips.filter((t): t is number => t !== null);
     if (replies.length > 0) {
-      add('catchpoint.traceroute.rtt_avg', replies.reduce((a, b) => a + b, 0) / replies.length, detailTags());
+      add('catchpoint.traceroute.rtt_avg', mean(replies), detailTags());
     }
     if (lastHopRoundTrips.length > 0) {
       const lost = lastHopRoundTrips.length - replies.length;
@@ -71,4 +71,11 @@ export function toDatapoints(
   if (options.sets.has('bytes')) addGroup('catchpoint.bytes', result.bytes);
   if (options.sets.has('counters')) addGroup('catchpoint.counter', result.counters);
   return points;
+}
+
+/** The mean, even of values whose sum would overflow. */
+function mean(values: readonly number[]): number {
+  const sum = values.reduce((a, b) => a + b, 0);
+  if (Number.isFinite(sum)) return sum / values.length;
+  return values.reduce((a, b) => a + b / values.length, 0);
 }

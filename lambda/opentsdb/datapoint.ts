@@ -15,9 +15,16 @@ export function serializeDatapoint(point: Datapoint): string {
   return `{"metric":${JSON.stringify(point.metric)},"timestamp":${point.timestamp},"value":${formatValue(point.value)},"tags":${JSON.stringify(point.tags)}}`;
 }
 
-/** JavaScript's shortest round-trip form: `42`, `181.5`, `1e+21`; never NaN or Infinity (callers filter those). */
+/**
+ * JavaScript's shortest round-trip form (`42`, `181.5`), except for whole numbers beyond 2^53: their plain
+ * digits (`18446744073709552000`) make OpenTSDB try a 64-bit integer and refuse the point, while the
+ * exponent form (`1.8446744073709552e+19`) is read as a floating-point value. Never NaN or Infinity
+ * (callers filter those).
+ */
 export function formatValue(value: number): string {
-  return Object.is(value, -0) ? '0' : String(value);
+  if (Object.is(value, -0)) return '0';
+  if (Number.isInteger(value) && Math.abs(value) > Number.MAX_SAFE_INTEGER) return value.toExponential();
+  return String(value);
 }
 
 /** OpenTSDB's telnet-style line, used when the local server prints instead of writing. */

@@ -5,7 +5,7 @@ import { DEFAULT_METRIC_SETS, type MetricOptions, parseMetricSets } from '../../
 import { toDatapoints } from '../../lambda/metrics/datapoints.js';
 import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
-import { serializeDatapoint, toPutLine } from '../../lambda/opentsdb/datapoint.js';
+import { formatValue, serializeDatapoint, toPutLine } from '../../lambda/opentsdb/datapoint.js';
 import { FIXTURE_RECEIVED_AT_MS, fixture } from '../support/fixtures.js';
 
 const defaults: MetricOptions = { sets: new Set(DEFAULT_METRIC_SETS), naming: 'default' };
@@ -253,5 +253,30 @@ describe('node dimensions', () => {
     assert.equal(dims.isp, 'Vivo');
     assert.equal(dims.asn, '7018');
     assert.equal(dims.city, 'São_Paulo');
+  });
+});
+
+describe('value serialisation', () => {
+  it('writes huge whole numbers in exponent form, which OpenTSDB reads as floating point', () => {
+    assert.equal(formatValue(2 ** 64), '1.8446744073709552e+19');
+    assert.equal(formatValue(-(2 ** 63)), '-9.223372036854776e+18');
+    assert.equal(formatValue(Number.MAX_SAFE_INTEGER), '9007199254740991');
+    assert.equal(formatValue(181.5), '181.5');
+    assert.equal(formatValue(-0), '0');
+    assert.equal(formatValue(1e308), '1e+308');
+  });
+
+  it('averages last-hop round trips whose sum would overflow', () => {
+    const result = parsePush(
+      JSON.stringify({
+        TestId: 1,
+        NodeId: 2,
+        Diagnostic: { TraceRoute: { Hops: [{ RoundTripTimes: [1e308, 1e308, -1e308] }] } },
+      }),
+      FIXTURE_RECEIVED_AT_MS,
+    );
+    const points = toDatapoints(result, nodeDimensions(result, undefined), defaults, receivedAtSeconds);
+    const avg = points.find((p) => p.metric === 'catchpoint.traceroute.rtt_avg');
+    assert.ok(avg && Number.isFinite(avg.value));
   });
 });

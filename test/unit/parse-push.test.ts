@@ -257,3 +257,20 @@ describe('Catchpoint timestamps', () => {
     assert.equal(parse('{"TestId":1,"NodeId":2}').timestamp, undefined);
   });
 });
+
+describe('parsePush: measurement names stay a small fixed set', () => {
+  it('ignores fields Catchpoint does not document, whatever their number', () => {
+    const timing: Record<string, number> = { Total: 5, Dns: 1 };
+    for (let i = 0; i < 5000; i++) timing[`K${i}`] = i;
+    const r = parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Timing: timing } }));
+    assert.deepEqual(entries(r.timing), { total: 5, dns: 1 });
+  });
+
+  it('reads ContentType one level deep, however deep it nests', () => {
+    let nested = '{"Image":1}';
+    for (let i = 0; i < 20_000; i++) nested = `{"ContentType":${nested}}`;
+    const body = `{"TestId":1,"NodeId":2,"Summary":{"Timing":{"Total":3,"ContentType":{"Script":4,"ContentType":${nested}}}}}`;
+    const r = parse(body);
+    assert.deepEqual(entries(r.timing), { total: 3, 'content_type.script': 4 });
+  });
+});
