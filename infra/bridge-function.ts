@@ -1,0 +1,147 @@
+// The one way this project defines a Lambda function: pinned runtime, ARM64, an ESM bundle built by the local
+// esbuild (AWS SDK included, minified, with source maps), JSON logs into its own log group with a retention,
+// and a role of its own whose only built-in right is to write to that log group.
+import { fileURLToPath } from 'node:url';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, type ServiceName } from '../lambda/observability.js';
+
+/** Lambda `nodejs20.x` is deprecated; the bundles target the runtime pinned here. */
+export const BRIDGE_RUNTIME = lambda.Runtime.NODEJS_24_X;
+const ESBUILD_TARGET = 'node24';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface BridgeFunctionProps {
+  /** Entry module under lambda/ (exports `handler`), e.g. `push.ts`. */
+  entry: string;
+  /** The Powertools service name, also the `service` dimension of its metrics. */
+  service: ServiceName;
+  description: string;
+  timeout: Duration;
+  memorySize: number;
+  logRetention: logs.RetentionDays;
+  environment?: Record<string, string>;
+  /** Run inside these subnets with these security groups; omit to run outside any VPC. */
+  network?: { vpc: ec2.IVpc; subnets: ec2.ISubnet[]; securityGroups: ec2.ISecurityGroup[] };
+  /** Asynchronous invocations (schedules): retries after a function error, and where failed events go. */
+  retryAttempts?: number;
+  maxEventAge?: Duration;
+  deadLetterQueue?: sqs.IQueue;
+}
+
+export class BridgeFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+  readonly service: ServiceName;
+
+  constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
+    super(scope, id);
+    this.service = props.service;
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the Catchpoint bridge ${props.service} function`,
+      inlinePolicies: {
+        // Inline in the role itself, so the rights exist before the function is created.
+        Logs: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              resources: [this.logGroup.logGroupArn],
+            }),
+          ],
+        }),
+        ...(props.network ? { VpcNetworkInterfaces: vpcAccessPolicy() } : {}),
+      },
+    });
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: `${PROJECT_ROOT}lambda/${props.entry}`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      description: props.description,
+      runtime: BRIDGE_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.INFO,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.service,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.environment,
+      },
+      ...(props.network
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: { subnets: props.network.subnets },
+            securityGroups: props.network.securityGroups,
+          }
+        : {}),
+      retryAttempts: props.retryAttempts,
+      maxEventAge: props.maxEventAge,
+      deadLetterQueue: props.deadLetterQueue,
+      bundling: {
+        format: OutputFormat.ESM,
+        // Prefer the ESM builds of dependencies: without this, CommonJS builds of the AWS SDK end up in the
+        // bundle and crash at import with `Dynamic require of "node:https"`; it also halves the bundle.
+        mainFields: ['module', 'main'],
+        target: ESBUILD_TARGET,
+        bundleAwsSDK: true,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        forceDockerBundling: false,
+      },
+    });
+  }
+
+  /** Grants exactly these DynamoDB actions on the table and tells the function its name. */
+  bindTable(table: dynamodb.ITable, environmentVariable: string, actions: string[]): void {
+    table.grant(this.function, ...actions.map((a) => (a.startsWith('dynamodb:') ? a : `dynamodb:${a}`)));
+    this.function.addEnvironment(environmentVariable, table.tableName);
+  }
+}
+
+/**
+ * What Lambda needs to attach the function to the VPC (the rights of AWSLambdaVPCAccessExecutionRole).
+ * Lambda manages the network interfaces; their ids are not known in advance, and the Describe actions
+ * have no resource-level permissions, so the resource is `*`.
+ */
+function vpcAccessPolicy(): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    ],
+  });
+}

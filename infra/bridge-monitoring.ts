@@ -1,0 +1,270 @@
+// Alarms (to an SNS topic) and the dashboard. Custom metrics are named through lambda/observability.ts, the
+// module the functions publish with, so that a renamed metric cannot silently orphan an alarm.
+import { Duration, Stack } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  METRICS_NAMESPACE,
+  MetricName,
+  type MetricNameValue,
+  type ServiceName,
+} from '../lambda/observability.js';
+import type { BridgeFunction } from './bridge-function.js';
+
+export interface BridgeMonitoringProps {
+  stage: apigwv2.HttpStage;
+  push: BridgeFunction;
+  refresh: BridgeFunction;
+  replay: BridgeFunction;
+  refreshDeadLetterQueue: sqs.IQueue;
+  alarmTopic: sns.ITopic;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/** Alarm thresholds, named so the tests and the README can quote them. */
+export const ALARM_THRESHOLDS = {
+  /** Percent of push requests answered 5xx in 5 minutes, in 2 of 3 periods. */
+  push5xxPercent: 5,
+  /** The spool's oldest entry, in seconds: OpenTSDB has not taken a write for this long. */
+  spoolOldestAgeSeconds: 900,
+} as const;
+
+/** A metric a bridge function publishes (EMF, dimension `service`). */
+export function bridgeMetric(
+  service: ServiceName,
+  metricName: MetricNameValue,
+  options: { statistic?: string; period?: Duration; label?: string } = {},
+): cw.Metric {
+  return new cw.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service },
+    statistic: options.statistic ?? cw.Stats.SUM,
+    period: options.period ?? FIVE_MINUTES,
+    label: options.label,
+  });
+}
+
+/** The same, labelled with its service for graphs that mix services. */
+function graphMetric(
+  service: ServiceName,
+  metricName: MetricNameValue,
+  options: { statistic?: string; period?: Duration } = {},
+): cw.Metric {
+  return bridgeMetric(service, metricName, { ...options, label: `${metricName} (${service})` });
+}
+
+export class BridgeMonitoring extends Construct {
+  readonly alarms: cw.Alarm[] = [];
+  readonly dashboard: cw.Dashboard;
+  private readonly alarmAction: actions.SnsAction;
+  private readonly prefix: string;
+
+  constructor(scope: Construct, id: string, props: BridgeMonitoringProps) {
+    super(scope, id);
+    this.alarmAction = new actions.SnsAction(props.alarmTopic);
+    this.prefix = Stack.of(this).stackName;
+    const { stage, push, refresh, replay } = props;
+
+    // ---- Push.
+    const requests = stage.metricCount({ statistic: cw.Stats.SUM, period: FIVE_MINUTES });
+    const serverErrors = stage.metricServerError({ statistic: cw.Stats.SUM, period: FIVE_MINUTES });
+    const server5xxRate = new cw.MathExpression({
+      expression: 'IF(requests > 0, 100 * errors / requests, 0)',
+      usingMetrics: { requests, errors: serverErrors },
+      period: FIVE_MINUTES,
+      label: 'push 5xx (%)',
+    });
+    this.alarm('Push5xxRate', {
+      metric: server5xxRate,
+      threshold: ALARM_THRESHOLDS.push5xxPercent,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      alarmDescription:
+        `More than ${ALARM_THRESHOLDS.push5xxPercent}% of pushes answered 5xx: datapoints were neither written ` +
+        'nor spooled (Catchpoint retries for about an hour). See the push log group for outcome "failed".',
+    });
+    this.alarm('OpenTsdbWriteFailures', {
+      metric: bridgeMetric('push', MetricName.OpenTsdbErrors),
+      threshold: 1,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      alarmDescription:
+        'OpenTSDB has failed push writes for 15 minutes: pushes are being spooled (or, without the spool, ' +
+        'answered 503). Look for "opentsdb write failed" in the push log group.',
+    });
+
+    // ---- Refresh.
+    this.alarm('RefreshFailures', {
+      metric: bridgeMetric('refresh', MetricName.RefreshFailures),
+      threshold: 1,
+      evaluationPeriods: 1,
+      alarmDescription:
+        'The node refresh failed: node metadata is ageing (nodes expire after NODE_TTL_DAYS). Look for ' +
+        '"node refresh failed" in the refresh log group.',
+    });
+    this.alarm('RefreshDeadLetters', {
+      metric: props.refreshDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: cw.Stats.MAXIMUM,
+        period: FIVE_MINUTES,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      alarmDescription: 'A scheduled refresh failed after its retries and was dead-lettered.',
+    });
+
+    // ---- Spool and replay.
+    this.alarm('SpoolOldestAge', {
+      metric: bridgeMetric('replay', MetricName.SpoolOldestAgeSeconds, { statistic: cw.Stats.MAXIMUM }),
+      threshold: ALARM_THRESHOLDS.spoolOldestAgeSeconds,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      alarmDescription:
+        `The spool holds datapoints older than ${ALARM_THRESHOLDS.spoolOldestAgeSeconds} s: OpenTSDB is not ` +
+        'taking the replay writes, or the replay fails. Spooled entries expire after 14 days.',
+    });
+
+    // ---- Every function: errors and throttles.
+    for (const fn of [push, refresh, replay]) {
+      this.alarm(`${capitalise(fn.service)}Errors`, {
+        metric: fn.function.metricErrors({ statistic: cw.Stats.SUM, period: FIVE_MINUTES }),
+        threshold: 1,
+        // One failed refresh is worth a look; push and replay run often enough to ride out a single error.
+        evaluationPeriods: fn.service === 'refresh' ? 1 : 3,
+        datapointsToAlarm: fn.service === 'refresh' ? 1 : 2,
+        alarmDescription: `The ${fn.service} function failed invocations (errors or timeouts).`,
+      });
+      this.alarm(`${capitalise(fn.service)}Throttles`, {
+        metric: fn.function.metricThrottles({ statistic: cw.Stats.SUM, period: FIVE_MINUTES }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        alarmDescription: `The ${fn.service} function was throttled (account or function concurrency exhausted).`,
+      });
+    }
+
+    // ---- Dashboard.
+    this.dashboard = new cw.Dashboard(this, 'Dashboard', {
+      dashboardName: this.prefix,
+      defaultInterval: Duration.hours(24),
+    });
+    const graph = (title: string, left: cw.IMetric[], right: cw.IMetric[] = []) =>
+      new cw.GraphWidget({ title, left, right, width: 8, height: 6 });
+    this.dashboard.addWidgets(
+      graph('Pushes', [
+        graphMetric('push', MetricName.Pushes),
+        graphMetric('push', MetricName.PushesRejected),
+        graphMetric('push', MetricName.PushesSpooled),
+        graphMetric('push', MetricName.PushesFailed),
+      ]),
+      graph(
+        'Push API responses',
+        [
+          requests.with({ label: 'requests' }),
+          stage.metricClientError({ statistic: cw.Stats.SUM, period: FIVE_MINUTES, label: '4xx' }),
+          serverErrors.with({ label: '5xx' }),
+        ],
+        [server5xxRate],
+      ),
+      new cw.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 8, height: 6 }),
+    );
+    this.dashboard.addWidgets(
+      graph('Datapoints', [
+        graphMetric('push', MetricName.DatapointsWritten),
+        graphMetric('push', MetricName.DatapointsRejected),
+        graphMetric('replay', MetricName.DatapointsReplayed),
+        graphMetric('replay', MetricName.DatapointsRejected),
+      ]),
+      graph('Push latency (ms)', [
+        stage.metricLatency({ statistic: cw.Stats.p(50), period: FIVE_MINUTES, label: 'API p50' }),
+        stage.metricLatency({ statistic: cw.Stats.p(99), period: FIVE_MINUTES, label: 'API p99' }),
+        push.function.metricDuration({
+          statistic: cw.Stats.p(99),
+          period: FIVE_MINUTES,
+          label: 'function p99',
+        }),
+      ]),
+      graph('Unknown nodes and OpenTSDB errors', [
+        graphMetric('push', MetricName.UnknownNodes),
+        graphMetric('push', MetricName.OpenTsdbErrors),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Spool',
+        [graphMetric('replay', MetricName.SpoolDepth, { statistic: cw.Stats.MAXIMUM })],
+        [graphMetric('replay', MetricName.SpoolOldestAgeSeconds, { statistic: cw.Stats.MAXIMUM })],
+      ),
+      graph('Node refresh', [
+        graphMetric('refresh', MetricName.NodesFetched, { period: Duration.hours(1) }),
+        graphMetric('refresh', MetricName.NodesWritten, { period: Duration.hours(1) }),
+        graphMetric('refresh', MetricName.RefreshFailures, { period: Duration.hours(1) }),
+      ]),
+      graph(
+        'Function errors and throttles',
+        [push, refresh, replay].map((fn) =>
+          fn.function.metricErrors({
+            statistic: cw.Stats.SUM,
+            period: FIVE_MINUTES,
+            label: `${fn.service} errors`,
+          }),
+        ),
+        [push, refresh, replay].map((fn) =>
+          fn.function.metricThrottles({
+            statistic: cw.Stats.SUM,
+            period: FIVE_MINUTES,
+            label: `${fn.service} throttles`,
+          }),
+        ),
+      ),
+    );
+    this.dashboard.addWidgets(
+      new cw.LogQueryWidget({
+        title: 'Unknown nodes (pushes from nodes missing in the nodes table)',
+        logGroupNames: [push.logGroup.logGroupName],
+        queryLines: [
+          'filter message = "push" and unknownNode = 1',
+          'stats count(*) as pushes, latest(@timestamp) as lastSeen by nodeId',
+          'sort pushes desc',
+          'limit 50',
+        ],
+        width: 12,
+        height: 6,
+      }),
+      new cw.LogQueryWidget({
+        title: 'Rejected and failed pushes',
+        logGroupNames: [push.logGroup.logGroupName],
+        queryLines: [
+          'filter outcome in ["rejected", "failed"]',
+          'stats count(*) as pushes by outcome, status, reason',
+          'sort pushes desc',
+          'limit 50',
+        ],
+        width: 12,
+        height: 6,
+      }),
+    );
+  }
+
+  private alarm(id: string, props: Omit<cw.AlarmProps, 'alarmName' | 'treatMissingData'>): cw.Alarm {
+    const alarm = new cw.Alarm(this, id, {
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      ...props,
+      alarmName: `${this.prefix}-${id}`,
+      // No data means nothing happened (no pushes, no failures, empty spool).
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(this.alarmAction);
+    alarm.addOkAction(this.alarmAction);
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

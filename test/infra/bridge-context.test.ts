@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  BridgeContextError,
+  CONTEXT_DEFAULTS,
+  EXAMPLE_PUSH_TOKEN_HASH,
+  parseBridgeContext,
+} from '../../infra/bridge-context.js';
+import { cdkJsonContext, PROJECT_ROOT } from './synth-bridge.js';
+
+const HASH = 'a'.repeat(64);
+const REQUIRED = {
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: 'subnet-0123456789abcdef0,subnet-0fedcba9876543210',
+  routeTableIds: 'rtb-0123456789abcdef0',
+  openTsdbUrl: 'http://10.0.12.34:4242',
+  pushTokenHashes: HASH,
+  catchpointCredentialsParameter: '/catchpoint-bridge/credentials',
+};
+
+function parse(values: Record<string, unknown>) {
+  return parseBridgeContext((key) => values[key]);
+}
+
+function problemsOf(values: Record<string, unknown>): string[] {
+  try {
+    parse(values);
+  } catch (error) {
+    assert.ok(error instanceof BridgeContextError);
+    return [...error.problems];
+  }
+  assert.fail('expected a BridgeContextError');
+}
+
+describe('parseBridgeContext', () => {
+  it('reads the required values and applies the defaults', () => {
+    const ctx = parse(REQUIRED);
+    assert.deepEqual(ctx.subnetIds, ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210']);
+    assert.equal(ctx.openTsdbPort, 4242);
+    assert.deepEqual(ctx.pushTokenHashes, [HASH]);
+    assert.equal(ctx.refreshSchedule, CONTEXT_DEFAULTS.refreshSchedule);
+    assert.equal(ctx.createDynamoDbEndpoint, true);
+    assert.equal(ctx.logRetentionDays, 30);
+    assert.equal(ctx.metricSets, undefined);
+    assert.equal(ctx.metricNaming, undefined);
+    assert.equal(ctx.openTsdbSecurityGroupId, undefined);
+    assert.equal(ctx.dynamoDbPrefixListId, undefined);
+  });
+
+  it('names every missing key and how to set it, in one error', () => {
+    const problems = problemsOf({});
+    for (const key of [
+      'vpcId',
+      'subnetIds',
+      'openTsdbUrl',
+      'pushTokenHashes',
+      'catchpointCredentialsParameter',
+      'routeTableIds',
+    ]) {
+      const problem = problems.find((p) => p.startsWith(`${key} is not set`));
+      assert.ok(problem, `${key} missing from ${JSON.stringify(problems)}`);
+      assert.match(problem, new RegExp(`-c ${key}=`));
+    }
+    assert.match(new BridgeContextError(problems).message, /cdk\.json.*-c key=value/);
+  });
+
+  it('accepts JSON arrays from cdk.json and strings from -c, and "false" from -c', () => {
+    const ctx = parse({
+      ...REQUIRED,
+      subnetIds: ['subnet-0123456789abcdef0'],
+      pushTokenHashes: [HASH, 'B'.repeat(64), HASH],
+      createDynamoDbEndpoint: 'false',
+      routeTableIds: undefined,
+      logRetentionDays: '90',
+    });
+    assert.deepEqual(ctx.subnetIds, ['subnet-0123456789abcdef0']);
+    assert.deepEqual(ctx.pushTokenHashes, [HASH, 'b'.repeat(64)]);
+    assert.equal(ctx.createDynamoDbEndpoint, false);
+    assert.equal(ctx.logRetentionDays, 90);
+  });
+
+  it('treats an empty -c value as unset', () => {
+    const ctx = parse({ ...REQUIRED, openTsdbSecurityGroupId: '', refreshSchedule: ' ' });
+    assert.equal(ctx.openTsdbSecurityGroupId, undefined);
+    assert.equal(ctx.refreshSchedule, CONTEXT_DEFAULTS.refreshSchedule);
+  });
+
+  it('rejects a token given instead of its digest, without echoing it', () => {
+    const problems = problemsOf({ ...REQUIRED, pushTokenHashes: 'my-secret-token' });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /SHA-256 hex digests/);
+    assert.match(problems[0]!, /sha256sum/);
+    assert.doesNotMatch(problems.join(' '), /my-secret-token/);
+  });
+
+  it('rejects malformed ids, URLs, schedules and options', () => {
+    const problems = problemsOf({
+      ...REQUIRED,
+      vpcId: 'my-vpc',
+      subnetIds: 'subnet-0123456789abcdef0,subnet-x',
+      openTsdbUrl: 'tcp://opentsdb:4242',
+      openTsdbSecurityGroupId: 'opentsdb',
+      refreshSchedule: 'every hour',
+      metricSets: 'core,colour',
+      metricNaming: 'fancy',
+      logRetentionDays: 31,
+      createDynamoDbEndpoint: 'yes',
+    });
+    for (const needle of [
+      /^vpcId is malformed/,
+      /^subnetIds has malformed value\(s\): "subnet-x"/,
+      /^openTsdbUrl must be an http/,
+      /^openTsdbSecurityGroupId is malformed/,
+      /^refreshSchedule must be an EventBridge schedule expression/,
+      /^metricSets has unknown set\(s\) colour/,
+      /^metricNaming must be/,
+      /^logRetentionDays must be one of/,
+      /^createDynamoDbEndpoint must be true or false/,
+    ]) {
+      assert.ok(
+        problems.some((p) => needle.test(p)),
+        `${needle} not in ${JSON.stringify(problems)}`,
+      );
+    }
+  });
+
+  it('derives the OpenTSDB port from the scheme when the URL has none, and drops a trailing slash', () => {
+    const https = parse({ ...REQUIRED, openTsdbUrl: 'https://tsdb.internal/' });
+    assert.equal(https.openTsdbPort, 443);
+    assert.equal(https.openTsdbUrl, 'https://tsdb.internal');
+    assert.equal(parse({ ...REQUIRED, openTsdbUrl: 'http://tsdb.internal' }).openTsdbPort, 80);
+  });
+
+  it('needs no route tables when the VPC already has a DynamoDB endpoint', () => {
+    const ctx = parse({ ...REQUIRED, routeTableIds: undefined, createDynamoDbEndpoint: false });
+    assert.deepEqual(ctx.routeTableIds, []);
+  });
+
+  it('parses the example context of cdk.json', () => {
+    const ctx = parse(cdkJsonContext());
+    assert.deepEqual(ctx.pushTokenHashes, [EXAMPLE_PUSH_TOKEN_HASH]);
+    assert.equal(
+      EXAMPLE_PUSH_TOKEN_HASH,
+      createHash('sha256').update('example-token').digest('hex'),
+      'the example hash is that of "example-token"',
+    );
+  });
+});
+
+describe('infra/app.ts', () => {
+  it('fails the synth with the list of context problems, not a stack trace', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+      cwd: fileURLToPath(PROJECT_ROOT),
+      env: {
+        ...process.env,
+        // What the CDK CLI hands the app: here, an empty context.
+        CDK_CONTEXT_JSON: '{}',
+        CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'bridge-app-')),
+      },
+      encoding: 'utf8',
+    });
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /vpcId is not set: .* -c vpcId=vpc-/);
+    assert.match(result.stderr, /pushTokenHashes is not set/);
+    assert.doesNotMatch(result.stderr, /^\s+at /m);
+  });
+});

@@ -1,0 +1,484 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { EXAMPLE_PUSH_TOKEN_HASH } from '../../infra/bridge-context.js';
+import { ALARM_THRESHOLDS } from '../../infra/bridge-monitoring.js';
+import { readPushConfig, readRefreshConfig, readReplayConfig } from '../../lambda/config.js';
+import { METRICS_NAMESPACE, MetricName } from '../../lambda/observability.js';
+import { cdkJsonContext, deployedEnvironment, resourceByPrefix, synthBridge } from './synth-bridge.js';
+
+type Json = Record<string, unknown>;
+
+// One synth with cdk.json's example context, one with every optional key set; bundles are cached in between.
+const example = synthBridge();
+const t = example.template;
+const push = resourceByPrefix(t, 'AWS::Lambda::Function', 'PushFunction');
+const refresh = resourceByPrefix(t, 'AWS::Lambda::Function', 'RefreshFunction');
+const replay = resourceByPrefix(t, 'AWS::Lambda::Function', 'ReplayFunction');
+const bridgeFunctions = { push, refresh, replay };
+const sgId = resourceByPrefix(t, 'AWS::EC2::SecurityGroup', 'FunctionSecurityGroup').id;
+
+function props(resource: { resource: Json }): Json {
+  return resource.resource.Properties as Json;
+}
+
+function policyStatementsOf(roleIdPrefix: string): { Action: string | string[]; Resource: unknown }[] {
+  const statements: { Action: string | string[]; Resource: unknown }[] = [];
+  const role = resourceByPrefix(t, 'AWS::IAM::Role', roleIdPrefix);
+  for (const p of (props(role).Policies as { PolicyDocument: { Statement: [] } }[] | undefined) ?? []) {
+    statements.push(...p.PolicyDocument.Statement);
+  }
+  for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
+    const roles = (policy.Properties.Roles as { Ref: string }[]).map((r) => r.Ref);
+    if (roles.includes(role.id)) statements.push(...policy.Properties.PolicyDocument.Statement);
+  }
+  return statements;
+}
+
+function actionsOn(roleIdPrefix: string, resourceLogicalId: string): string[] {
+  return policyStatementsOf(roleIdPrefix)
+    .filter((s) => JSON.stringify(s.Resource).includes(`"${resourceLogicalId}"`))
+    .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+    .sort();
+}
+
+describe('functions', () => {
+  it('runs every bridge function on a pinned supported Node runtime, ARM64, JSON logs, source maps', () => {
+    for (const [name, fn] of Object.entries(bridgeFunctions)) {
+      const p = props(fn);
+      assert.ok(['nodejs22.x', 'nodejs24.x'].includes(p.Runtime as string), `${name} runtime ${p.Runtime}`);
+      assert.deepEqual(p.Architectures, ['arm64'], name);
+      assert.equal(p.Handler, 'index.handler', name);
+      const logging = p.LoggingConfig as Json;
+      assert.equal(logging.LogFormat, 'JSON', name);
+      assert.ok(logging.LogGroup, `${name} has its own log group`);
+      const env = deployedEnvironment(fn.resource);
+      assert.equal(env.NODE_OPTIONS, '--enable-source-maps', name);
+      assert.equal(env.POWERTOOLS_SERVICE_NAME, name);
+      assert.equal(env.POWERTOOLS_METRICS_NAMESPACE, METRICS_NAMESPACE);
+    }
+  });
+
+  it('gives every function log group a retention', () => {
+    const groups = t.findResources('AWS::Logs::LogGroup');
+    assert.ok(Object.keys(groups).length >= 4);
+    for (const [id, group] of Object.entries(groups)) assert.equal(group.Properties.RetentionInDays, 30, id);
+  });
+
+  it('gives each function the environment lambda/config.ts requires', () => {
+    assert.doesNotThrow(() => readPushConfig(deployedEnvironment(push.resource)));
+    assert.doesNotThrow(() => readRefreshConfig(deployedEnvironment(refresh.resource)));
+    assert.doesNotThrow(() => readReplayConfig(deployedEnvironment(replay.resource)));
+    const pushConfig = readPushConfig(deployedEnvironment(push.resource));
+    assert.deepEqual(pushConfig.pushTokenHashes, [EXAMPLE_PUSH_TOKEN_HASH]);
+    assert.equal(pushConfig.openTsdbUrl, 'http://10.0.12.34:4242');
+    assert.equal(pushConfig.writeBudgetMs, 8000);
+    assert.ok(pushConfig.spoolTable, 'push spools');
+    assert.equal(
+      readRefreshConfig(deployedEnvironment(refresh.resource)).credentialsParameter,
+      '/catchpoint-bridge/credentials',
+    );
+  });
+
+  it('runs push and replay in the given subnets with the stack security group, refresh outside the VPC', () => {
+    for (const fn of [push, replay]) {
+      assert.deepEqual(props(fn).VpcConfig, {
+        SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+        SecurityGroupIds: [{ 'Fn::GetAtt': [sgId, 'GroupId'] }],
+      });
+    }
+    assert.equal(props(refresh).VpcConfig, undefined);
+  });
+
+  it('bounds the timeouts: push answers Catchpoint in time, replay ends before the next minute', () => {
+    assert.ok((props(push).Timeout as number) <= 15);
+    assert.ok((props(replay).Timeout as number) < 60);
+    const refreshTimeout = props(refresh).Timeout as number;
+    assert.ok(refreshTimeout >= 120 && refreshTimeout <= 300);
+  });
+});
+
+describe('least privilege', () => {
+  const nodes = resourceByPrefix(t, 'AWS::DynamoDB::Table', 'NodesTable').id;
+  const spool = resourceByPrefix(t, 'AWS::DynamoDB::Table', 'SpoolTable').id;
+
+  it('lets push read nodes and write the spool, nothing more', () => {
+    assert.deepEqual(actionsOn('PushRole', nodes), ['dynamodb:GetItem', 'dynamodb:Scan']);
+    assert.deepEqual(actionsOn('PushRole', spool), ['dynamodb:GetItem', 'dynamodb:PutItem']);
+  });
+
+  it('lets refresh write nodes and read only its SSM parameter', () => {
+    assert.deepEqual(actionsOn('RefreshRole', nodes), [
+      'dynamodb:BatchWriteItem',
+      'dynamodb:GetItem',
+      'dynamodb:Scan',
+    ]);
+    assert.deepEqual(actionsOn('RefreshRole', spool), []);
+    const ssm = policyStatementsOf('RefreshRole').filter((s) => JSON.stringify(s.Action).includes('ssm:'));
+    assert.equal(ssm.length, 1);
+    assert.match(JSON.stringify(ssm[0]!.Resource), /:parameter\/catchpoint-bridge\/credentials"/);
+  });
+
+  it('lets replay drain the spool and not touch the nodes', () => {
+    assert.deepEqual(actionsOn('ReplayRole', spool), [
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:Scan',
+    ]);
+    assert.deepEqual(actionsOn('ReplayRole', nodes), []);
+  });
+
+  it('grants no wildcard actions, and * resources only for the VPC network interfaces', () => {
+    for (const role of ['PushRole', 'RefreshRole', 'ReplayRole']) {
+      for (const s of policyStatementsOf(role)) {
+        const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
+        assert.ok(!actions.some((a) => a.includes('*')), `${role}: ${actions}`);
+        if (s.Resource === '*')
+          assert.ok(
+            actions.every((a) => a.startsWith('ec2:')),
+            `${role}: ${actions}`,
+          );
+      }
+    }
+    const refreshResources = policyStatementsOf('RefreshRole').map((s) => s.Resource);
+    assert.ok(!refreshResources.includes('*'), 'refresh needs no network interfaces');
+    assert.equal(Object.keys(t.findResources('AWS::IAM::ManagedPolicy')).length, 0);
+    for (const role of Object.values(t.findResources('AWS::IAM::Role'))) {
+      assert.equal(role.Properties.ManagedPolicyArns, undefined);
+    }
+  });
+});
+
+describe('network', () => {
+  it('allows egress only to OpenTSDB and to the DynamoDB prefix list', () => {
+    const sg = resourceByPrefix(t, 'AWS::EC2::SecurityGroup', 'FunctionSecurityGroup');
+    assert.deepEqual(props(sg).SecurityGroupEgress, [
+      { CidrIp: '10.0.12.34/32', Description: 'OpenTSDB', FromPort: 4242, IpProtocol: 'tcp', ToPort: 4242 },
+    ]);
+    assert.equal(props(sg).SecurityGroupIngress, undefined);
+    const egress = Object.values(t.findResources('AWS::EC2::SecurityGroupEgress'));
+    assert.equal(egress.length, 1);
+    assert.equal(egress[0]!.Properties.FromPort, 443);
+    assert.equal(egress[0]!.Properties.ToPort, 443);
+    assert.deepEqual(egress[0]!.Properties.DestinationPrefixListId, {
+      'Fn::GetAtt': [
+        resourceByPrefix(t, 'Custom::AWS', 'DynamoDbPrefixList').id,
+        'PrefixLists.0.PrefixListId',
+      ],
+    });
+  });
+
+  it('looks the DynamoDB prefix list up at deploy time', () => {
+    const lookup = resourceByPrefix(t, 'Custom::AWS', 'DynamoDbPrefixList');
+    assert.match(JSON.stringify(props(lookup).Create), /DescribeManagedPrefixLists/);
+    assert.match(JSON.stringify(props(lookup).Create), /\.dynamodb/);
+  });
+
+  it('creates a DynamoDB gateway endpoint on the given route tables', () => {
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      VpcId: 'vpc-0123456789abcdef0',
+      RouteTableIds: ['rtb-0123456789abcdef0'],
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.dynamodb']] },
+    });
+  });
+});
+
+describe('tables', () => {
+  for (const [name, key, type] of [
+    ['NodesTable', 'nodeId', 'N'],
+    ['SpoolTable', 'runKey', 'S'],
+  ] as const) {
+    it(`${name}: on demand, PITR, TTL on expiresAt, kept when the stack is deleted`, () => {
+      const table = resourceByPrefix(t, 'AWS::DynamoDB::Table', name);
+      assert.deepEqual(props(table).KeySchema, [{ AttributeName: key, KeyType: 'HASH' }]);
+      assert.deepEqual(props(table).AttributeDefinitions, [{ AttributeName: key, AttributeType: type }]);
+      assert.equal(props(table).BillingMode, 'PAY_PER_REQUEST');
+      assert.deepEqual(props(table).PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+      assert.deepEqual(props(table).TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true });
+      assert.equal(table.resource.DeletionPolicy, 'Retain');
+      assert.equal(table.resource.UpdateReplacePolicy, 'Retain');
+    });
+  }
+  it('has exactly the two tables', () => t.resourceCountIs('AWS::DynamoDB::Table', 2));
+});
+
+describe('push API', () => {
+  it('has one route, POST /push, proxied to the push function with payload 2.0', () => {
+    t.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /push' });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [push.id, 'Arn'] },
+    });
+  });
+
+  it('throttles the stage and keeps access logs that cannot hold the token', () => {
+    const stage = resourceByPrefix(t, 'AWS::ApiGatewayV2::Stage', 'PushApiDefaultStage');
+    assert.equal(props(stage).StageName, '$default');
+    assert.deepEqual(props(stage).DefaultRouteSettings, {
+      ThrottlingBurstLimit: 200,
+      ThrottlingRateLimit: 100,
+    });
+    const logs = props(stage).AccessLogSettings as { DestinationArn: unknown; Format: string };
+    assert.deepEqual(logs.DestinationArn, {
+      'Fn::GetAtt': [resourceByPrefix(t, 'AWS::Logs::LogGroup', 'ApiAccessLogs').id, 'Arn'],
+    });
+    const format = JSON.parse(logs.Format) as Record<string, string>;
+    assert.equal(format.requestId, '$context.requestId');
+    assert.equal(format.status, '$context.status');
+    assert.doesNotMatch(logs.Format, /query|token|\$request\./i);
+  });
+});
+
+describe('schedules', () => {
+  it('refreshes on the default schedule with bounded retries and a dead-letter queue', () => {
+    const queue = resourceByPrefix(t, 'AWS::SQS::Queue', 'RefreshDeadLetterQueue').id;
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [refresh.id, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } },
+        },
+      ],
+    });
+    assert.deepEqual(props(refresh).DeadLetterConfig, { TargetArn: { 'Fn::GetAtt': [queue, 'Arn'] } });
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: refresh.id },
+      MaximumRetryAttempts: 2,
+    });
+  });
+
+  it('replays every minute without retries (the next run is the retry)', () => {
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [replay.id, 'Arn'] },
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 0 }),
+        }),
+      ],
+    });
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: replay.id },
+      MaximumRetryAttempts: 0,
+    });
+  });
+});
+
+describe('operations', () => {
+  const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties as Json);
+  const topic = resourceByPrefix(t, 'AWS::SNS::Topic', 'AlarmTopic').id;
+
+  function customAlarm(metricName: string, service: string): Json {
+    const found = alarms.filter(
+      (a) =>
+        a.Namespace === METRICS_NAMESPACE &&
+        a.MetricName === metricName &&
+        JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'service', Value: service }]),
+    );
+    assert.equal(found.length, 1, `one alarm on ${metricName} (${service})`);
+    return found[0]!;
+  }
+
+  it('alarms on the bridge metrics, named through lambda/observability.ts', () => {
+    customAlarm(MetricName.OpenTsdbErrors, 'push');
+    customAlarm(MetricName.RefreshFailures, 'refresh');
+    const spool = customAlarm(MetricName.SpoolOldestAgeSeconds, 'replay');
+    assert.equal(spool.Threshold, ALARM_THRESHOLDS.spoolOldestAgeSeconds);
+    assert.equal(spool.Statistic, 'Maximum');
+    assert.equal(spool.ComparisonOperator, 'GreaterThanThreshold');
+  });
+
+  it('alarms on the push 5xx rate', () => {
+    const rate = alarms.filter((a) => JSON.stringify(a.Metrics ?? '').includes('100 * errors / requests'));
+    assert.equal(rate.length, 1);
+    const metrics = JSON.stringify(rate[0]!.Metrics);
+    assert.match(metrics, /"MetricName":"5xx"/);
+    assert.match(metrics, /"MetricName":"Count"/);
+    assert.equal(rate[0]!.Threshold, ALARM_THRESHOLDS.push5xxPercent);
+  });
+
+  it('alarms on errors and throttles of every function, and on dead-lettered refreshes', () => {
+    for (const fn of Object.values(bridgeFunctions)) {
+      for (const metric of ['Errors', 'Throttles']) {
+        const found = alarms.filter(
+          (a) =>
+            a.Namespace === 'AWS/Lambda' &&
+            a.MetricName === metric &&
+            JSON.stringify(a.Dimensions) ===
+              JSON.stringify([{ Name: 'FunctionName', Value: { Ref: fn.id } }]),
+        );
+        assert.equal(found.length, 1, `${metric} of ${fn.id}`);
+      }
+    }
+    assert.equal(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible').length, 1);
+  });
+
+  it('sends every alarm and its recovery to the alarm topic', () => {
+    assert.equal(alarms.length, 11);
+    for (const a of alarms) {
+      assert.deepEqual(a.AlarmActions, [{ Ref: topic }], String(a.AlarmName));
+      assert.deepEqual(a.OKActions, [{ Ref: topic }], String(a.AlarmName));
+      assert.ok(String(a.AlarmDescription ?? '').length > 30, `${a.AlarmName} says what it means`);
+    }
+    t.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('has a dashboard for pushes, datapoints, latency and unknown nodes', () => {
+    const dashboard = resourceByPrefix(t, 'AWS::CloudWatch::Dashboard', 'MonitoringDashboard');
+    const body = JSON.stringify(props(dashboard).DashboardBody);
+    for (const needle of [
+      MetricName.Pushes,
+      MetricName.DatapointsWritten,
+      MetricName.UnknownNodes,
+      MetricName.SpoolDepth,
+      'Latency',
+      'unknownNode = 1',
+    ]) {
+      assert.ok(body.includes(needle), needle);
+    }
+  });
+
+  it('outputs the push URL without a token, and the log group names', () => {
+    const outputs = t.findOutputs('*');
+    const url = JSON.stringify(outputs.PushUrl?.Value);
+    assert.match(url, /execute-api/);
+    assert.match(url, /\/push"\]\]\}$/);
+    assert.doesNotMatch(url, /token/);
+    for (const [output, prefix] of [
+      ['PushLogGroupName', 'PushLogGroup'],
+      ['RefreshLogGroupName', 'RefreshLogGroup'],
+      ['ReplayLogGroupName', 'ReplayLogGroup'],
+      ['ApiAccessLogGroupName', 'ApiAccessLogs'],
+    ] as const) {
+      assert.deepEqual(outputs[output]?.Value, {
+        Ref: resourceByPrefix(t, 'AWS::Logs::LogGroup', prefix).id,
+      });
+    }
+  });
+
+  it('warns when the example token and network from cdk.json are about to be deployed', () => {
+    const annotations = Annotations.fromStack(example.stack);
+    annotations.hasWarning('/CatchpointBridge', Match.stringLikeRegexp('example token'));
+    annotations.hasWarning('/CatchpointBridge', Match.stringLikeRegexp('vpcId is the example value'));
+  });
+
+  it('never puts a push token into the template', () => {
+    assert.doesNotMatch(JSON.stringify(t.toJSON()), /example-token"/);
+  });
+});
+
+describe('with every optional context value set', () => {
+  const custom = synthBridge({
+    vpcId: 'vpc-0aaaaaaaaaaaaaaaa',
+    subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
+    openTsdbUrl: 'https://opentsdb.example.internal/',
+    openTsdbSecurityGroupId: 'sg-0bbbbbbbbbbbbbbbb',
+    pushTokenHashes: `${'a'.repeat(64)},${'B'.repeat(64)}`,
+    createDynamoDbEndpoint: 'false',
+    routeTableIds: undefined,
+    dynamoDbPrefixListId: 'pl-02cd2c6b',
+    refreshSchedule: 'cron(15 * * * ? *)',
+    metricSets: 'core,bytes',
+    metricNaming: 'per-test',
+    catchpointApiUrl: 'https://io.catchpoint.example',
+    catchpointCredentialsKmsKeyArn:
+      'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666',
+    alarmEmail: 'ops@example.com',
+    logRetentionDays: 90,
+    pushRateLimit: 20,
+    pushBurstLimit: 40,
+  }).template;
+  const customPush = resourceByPrefix(custom, 'AWS::Lambda::Function', 'PushFunction');
+  const customRefresh = resourceByPrefix(custom, 'AWS::Lambda::Function', 'RefreshFunction');
+  const customSg = resourceByPrefix(custom, 'AWS::EC2::SecurityGroup', 'FunctionSecurityGroup').id;
+
+  it('passes the options to the functions', () => {
+    const env = deployedEnvironment(customPush.resource);
+    assert.equal(env.PUSH_TOKEN_HASHES, `${'a'.repeat(64)},${'b'.repeat(64)}`);
+    assert.equal(env.OPENTSDB_URL, 'https://opentsdb.example.internal');
+    assert.equal(env.METRIC_SETS, 'core,bytes');
+    assert.equal(env.METRIC_NAMING, 'per-test');
+    const config = readPushConfig(env);
+    assert.deepEqual([...config.metrics.sets].sort(), ['bytes', 'core']);
+    assert.equal(
+      readRefreshConfig(deployedEnvironment(customRefresh.resource)).catchpointApiUrl,
+      'https://io.catchpoint.example',
+    );
+    custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(15 * * * ? *)' });
+  });
+
+  it('uses the given prefix list and creates neither endpoint nor lookup', () => {
+    custom.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    custom.resourceCountIs('Custom::AWS', 0);
+    custom.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: { 'Fn::GetAtt': [customSg, 'GroupId'] },
+      DestinationPrefixListId: 'pl-02cd2c6b',
+      FromPort: 443,
+      ToPort: 443,
+    });
+  });
+
+  it("opens OpenTSDB's security group to the functions on its port, and only that", () => {
+    custom.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: { 'Fn::GetAtt': [customSg, 'GroupId'] },
+      DestinationSecurityGroupId: 'sg-0bbbbbbbbbbbbbbbb',
+      FromPort: 443,
+      ToPort: 443,
+      IpProtocol: 'tcp',
+    });
+    custom.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: 'sg-0bbbbbbbbbbbbbbbb',
+      SourceSecurityGroupId: { 'Fn::GetAtt': [customSg, 'GroupId'] },
+      FromPort: 443,
+      ToPort: 443,
+    });
+    custom.resourceCountIs('AWS::EC2::SecurityGroupEgress', 2);
+    custom.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
+    const sg = resourceByPrefix(custom, 'AWS::EC2::SecurityGroup', 'FunctionSecurityGroup');
+    assert.equal(props(sg).SecurityGroupEgress, undefined);
+  });
+
+  it('lets refresh decrypt the credentials with their customer managed key, and only that key', () => {
+    const refreshRole = resourceByPrefix(custom, 'AWS::IAM::Role', 'RefreshRole').id;
+    const statements = Object.values(custom.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(refreshRole))
+      .flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      );
+    const kms = statements.filter((s) => JSON.stringify(s.Action).includes('kms:'));
+    assert.equal(kms.length, 1);
+    assert.deepEqual(kms[0]!.Action, 'kms:Decrypt');
+    assert.equal(
+      kms[0]!.Resource,
+      'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666',
+    );
+  });
+
+  it('subscribes the alarm e-mail, sets the log retention and the throttle', () => {
+    custom.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    for (const group of Object.values(custom.findResources('AWS::Logs::LogGroup'))) {
+      assert.equal(group.Properties.RetentionInDays, 90);
+    }
+    custom.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingBurstLimit: 40, ThrottlingRateLimit: 20 },
+    });
+  });
+});
+
+describe('cdk.json', () => {
+  it('holds only well-formed example values, and no token', () => {
+    const context = cdkJsonContext();
+    assert.equal(context.pushTokenHashes, EXAMPLE_PUSH_TOKEN_HASH);
+    assert.equal(context.catchpointCredentialsParameter, '/catchpoint-bridge/credentials');
+    assert.doesNotMatch(JSON.stringify(context), /example-token/);
+  });
+});
