@@ -12,10 +12,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, type ServiceName } from '../lambda/observability.js';
+import { BUNDLE_ALIASES, ESBUILD_TARGET, MAIN_FIELDS } from './bundling.js';
 
 /** Lambda `nodejs20.x` is deprecated; the bundles target the runtime pinned here. */
 export const BRIDGE_RUNTIME = lambda.Runtime.NODEJS_24_X;
-const ESBUILD_TARGET = 'node24';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -104,8 +104,11 @@ export class BridgeFunction extends Construct {
         format: OutputFormat.ESM,
         // Prefer the ESM builds of dependencies: without this, CommonJS builds of the AWS SDK end up in the
         // bundle and crash at import with `Dynamic require of "node:https"`; it also halves the bundle.
-        mainFields: ['module', 'main'],
+        mainFields: MAIN_FIELDS,
         target: ESBUILD_TARGET,
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to]),
+        ),
         bundleAwsSDK: true,
         minify: true,
         sourceMap: true,

@@ -23,8 +23,13 @@ export function toDatapoints(
   const timestamp = result.timestamp ?? receivedAtSeconds;
   const points: Datapoint[] = [];
   const name = (metric: string): string => (perTest ? `${metric}.${testId}` : metric);
-  const base = (): Record<string, string> =>
-    perTest ? { nodeid: nodeId } : { testid: testId, nodeid: nodeId };
+  // Tags are built by assignment, not object spread: this runs ~30 times a push, and spread is far slower.
+  const base = (): Record<string, string> => {
+    const tags: Record<string, string> = {};
+    if (!perTest) tags.testid = testId;
+    tags.nodeid = nodeId;
+    return tags;
+  };
   const add = (metric: string, value: number, tags: Record<string, string>): void => {
     if (Number.isFinite(value)) points.push({ metric: name(metric), timestamp, value, tags });
   };
@@ -38,19 +43,24 @@ export function toDatapoints(
       return tags;
     };
     if (total !== undefined) add(`catchpoint.rtt.by_${slice}`, total, sliceTags());
-    add(`catchpoint.status.by_${slice}`, 1, { ...sliceTags(), status });
+    const statusTags = sliceTags();
+    statusTags.status = status;
+    add(`catchpoint.status.by_${slice}`, 1, statusTags);
   }
   if (result.failed) {
-    add('catchpoint.error.by_node', 1, { ...base(), error: cleanTagValue(result.errorName ?? 'any') });
+    const errorTags = base();
+    errorTags.error = cleanTagValue(result.errorName ?? 'any');
+    add('catchpoint.error.by_node', 1, errorTags);
   }
 
-  const detailTags = (): Record<string, string> => ({
-    ...base(),
-    asn: dims.asn,
-    continent: dims.continent,
-    country: dims.country,
-    isp: dims.isp,
-  });
+  const detailTags = (): Record<string, string> => {
+    const tags = base();
+    tags.asn = dims.asn;
+    tags.continent = dims.continent;
+    tags.country = dims.country;
+    tags.isp = dims.isp;
+    return tags;
+  };
   const addGroup = (prefix: string, group: Measurements): void => {
     for (const [suffix, value] of group) add(`${prefix}.${suffix}`, value, detailTags());
   };
@@ -60,9 +70,7 @@ export function toDatapoints(
     const { hops, lastHopRoundTrips } = result.traceroute;
     add('catchpoint.traceroute.hops', hops, detailTags());
     const replies = lastHopRoundTrips.filter((t): t is number => t !== null);
-    if (replies.length > 0) {
-      add('catchpoint.traceroute.rtt_avg', mean(replies), detailTags());
-    }
+    if (replies.length > 0) add('catchpoint.traceroute.rtt_avg', mean(replies), detailTags());
     if (lastHopRoundTrips.length > 0) {
       const lost = lastHopRoundTrips.length - replies.length;
       add('catchpoint.traceroute.packet_loss_pct', (lost / lastHopRoundTrips.length) * 100, detailTags());

@@ -28,13 +28,13 @@ export function httpPost(
 ): Promise<HttpAnswer> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
     const request = transport.request(
       url,
       {
         method: 'POST',
         agent: agents[url.protocol === 'https:' ? 'https:' : 'http:'],
         headers: { ...headers, 'Content-Length': String(body.length) },
-        signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -43,17 +43,31 @@ export function httpPost(
           if (size < MAX_ANSWER_BYTES) chunks.push(chunk);
           size += chunk.length;
         });
-        response.on('end', () =>
+        response.on('end', () => {
+          clearTimeout(timer);
           resolve({
             status: response.statusCode ?? 0,
             contentType: String(response.headers['content-type'] ?? ''),
             body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_ANSWER_BYTES),
-          }),
-        );
+          });
+        });
         response.on('error', reject);
       },
     );
-    request.on('error', reject);
+    // A plain timer bounds the whole exchange (a socket timeout would only bound silences); it is also far
+    // cheaper than an AbortSignal per request.
+    timer = setTimeout(() => request.destroy(new RequestTimeout(timeoutMs)), Math.max(1, timeoutMs));
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     request.end(body);
   });
+}
+
+export class RequestTimeout extends Error {
+  override name = 'TimeoutError';
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
 }

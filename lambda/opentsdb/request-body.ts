@@ -12,8 +12,13 @@ const RAW_TARGET_BYTES = 40_000;
 
 export interface RequestBody {
   points: Datapoint[];
-  /** Gzip-compressed JSON array, at most MAX_BODY_BYTES long. */
-  gzipped: Buffer;
+  /** The JSON array as sent, at most MAX_BODY_BYTES long. */
+  bytes: Buffer;
+  /**
+   * `gzip` when the JSON is larger than the limit; a body that fits as it is goes uncompressed, since
+   * compressing it would cost more CPU than the whole rest of a push and gain nothing on the limit.
+   */
+  encoding: 'gzip' | 'identity';
 }
 
 export interface PackedBodies {
@@ -22,14 +27,14 @@ export interface PackedBodies {
   oversized: Datapoint[];
 }
 
-/** Splits points into gzip request bodies that each respect OpenTSDB's size limit. */
+/** Splits points into request bodies that each respect OpenTSDB's size limit. */
 export function packRequestBodies(points: readonly Datapoint[]): PackedBodies {
   const packed: PackedBodies = { bodies: [], oversized: [] };
   let group: Datapoint[] = [];
   let json: string[] = [];
   let size = 2;
   const flush = (): void => {
-    if (group.length > 0) compressOrSplit(group, json, packed);
+    if (group.length > 0) encodeOrSplit(group, json, packed);
     group = [];
     json = [];
     size = 2;
@@ -45,15 +50,20 @@ export function packRequestBodies(points: readonly Datapoint[]): PackedBodies {
   return packed;
 }
 
-function compressOrSplit(points: Datapoint[], json: string[], packed: PackedBodies): void {
-  const gzipped = gzipSync(`[${json.join(',')}]`, { level: 6 });
+function encodeOrSplit(points: Datapoint[], json: string[], packed: PackedBodies): void {
+  const raw = Buffer.from(`[${json.join(',')}]`, 'utf8');
+  if (raw.length <= MAX_BODY_BYTES) {
+    packed.bodies.push({ points, bytes: raw, encoding: 'identity' });
+    return;
+  }
+  const gzipped = gzipSync(raw, { level: 6 });
   if (gzipped.length <= MAX_BODY_BYTES) {
-    packed.bodies.push({ points, gzipped });
+    packed.bodies.push({ points, bytes: gzipped, encoding: 'gzip' });
   } else if (points.length === 1) {
     packed.oversized.push(points[0]!);
   } else {
     const half = Math.ceil(points.length / 2);
-    compressOrSplit(points.slice(0, half), json.slice(0, half), packed);
-    compressOrSplit(points.slice(half), json.slice(half), packed);
+    encodeOrSplit(points.slice(0, half), json.slice(0, half), packed);
+    encodeOrSplit(points.slice(half), json.slice(half), packed);
   }
 }

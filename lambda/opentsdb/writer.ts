@@ -2,7 +2,7 @@ import type { Log } from '../log.js';
 import { type Datapoint, serializeDatapoint } from './datapoint.js';
 import { type HttpAnswer, httpPost } from './http-post.js';
 import { isTransientReason, isUnknownMetricReason, type PointError, readPutAnswer } from './put-answer.js';
-import { packRequestBodies } from './request-body.js';
+import { packRequestBodies, type RequestBody } from './request-body.js';
 
 export interface RejectedPoint {
   point: Datapoint;
@@ -36,7 +36,10 @@ export interface WriterOptions {
   post?: (url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number) => Promise<HttpAnswer>;
 }
 
-const HEADERS = { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' };
+const HEADERS = {
+  gzip: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+  identity: { 'Content-Type': 'application/json' },
+};
 
 /**
  * Writes datapoints through OpenTSDB's `/api/put?details`, reading every answer: per-point rejections are
@@ -69,14 +72,14 @@ export class OpenTsdbWriter implements DatapointSink {
     const { bodies, oversized } = packRequestBodies(points);
     for (const point of oversized)
       outcome.rejected.push({ point, reason: 'datapoint larger than a request may be' });
-    for (const body of bodies) await this.writeBatch(body.points, body.gzipped, deadlineMs, outcome);
+    for (const body of bodies) await this.writeBatch(body.points, body, deadlineMs, outcome);
     if (outcome.rejected.length > 0) this.logRejected(outcome.rejected);
     return outcome;
   }
 
   private async writeBatch(
     firstPoints: Datapoint[],
-    firstBody: Buffer | undefined,
+    firstBody: RequestBody | undefined,
     deadlineMs: number,
     outcome: WriteOutcome,
   ): Promise<void> {
@@ -93,15 +96,20 @@ export class OpenTsdbWriter implements DatapointSink {
         const packed = packRequestBodies(points);
         for (const point of packed.oversized) outcome.rejected.push({ point, reason: 'datapoint too large' });
         if (packed.bodies.length !== 1) {
-          for (const b of packed.bodies) await this.writeBatch(b.points, b.gzipped, deadlineMs, outcome);
+          for (const b of packed.bodies) await this.writeBatch(b.points, b, deadlineMs, outcome);
           return;
         }
-        points = packed.bodies[0]!.points;
-        body = packed.bodies[0]!.gzipped;
+        body = packed.bodies[0]!;
+        points = body.points;
       }
       let answer: HttpAnswer;
       try {
-        answer = await this.post(this.putUrl, body, HEADERS, Math.min(this.options.timeoutMs, remaining));
+        answer = await this.post(
+          this.putUrl,
+          body.bytes,
+          HEADERS[body.encoding],
+          Math.min(this.options.timeoutMs, remaining),
+        );
       } catch (error) {
         outcome.lastError = describeFailure(error);
         await this.backoff(++failures, deadlineMs, outcome.lastError);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -155,16 +155,18 @@ describe('parseBridgeContext', () => {
 
 describe('infra/app.ts', () => {
   it('fails the synth with the list of context problems, not a stack trace', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'bridge-app-'));
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
       cwd: fileURLToPath(PROJECT_ROOT),
       env: {
         ...process.env,
         // What the CDK CLI hands the app: here, an empty context.
         CDK_CONTEXT_JSON: '{}',
-        CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'bridge-app-')),
+        CDK_OUTDIR: outdir,
       },
       encoding: 'utf8',
     });
+    rmSync(outdir, { recursive: true, force: true });
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stderr, /vpcId is not set: .* -c vpcId=vpc-/);
     assert.match(result.stderr, /pushTokenHashes is not set/);

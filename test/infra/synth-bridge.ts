@@ -1,6 +1,6 @@
 // Synthesizes the bridge stack the way `cdk synth` does (cdk.json's context, optionally overridden), once per
 // call: bundling the three functions takes seconds, so each test file synthesizes once and shares the result.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -30,9 +30,12 @@ export interface SynthesizedBridge {
 export function synthBridge(overrides: Record<string, unknown> = {}): SynthesizedBridge {
   const context: Record<string, unknown> = { ...cdkJsonContext(), ...overrides };
   for (const [key, value] of Object.entries(overrides)) if (value === undefined) delete context[key];
+  const outdir = mkdtempSync(join(tmpdir(), 'bridge-synth-'));
+  // Bundles are megabytes: leave nothing behind once the test file is done.
+  process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
   const app = new App({
     context,
-    outdir: mkdtempSync(join(tmpdir(), 'bridge-synth-')),
+    outdir,
     // The CloudFormation schema validation only downgrades to warnings and costs seconds per synth.
     builtinCloudFormationValidation: false,
   });
