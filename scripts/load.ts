@@ -12,7 +12,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +23,7 @@ import { nodeDimensions } from '../lambda/metrics/node-dimensions.js';
 import type { NodeRecord } from '../lambda/nodes/node-record.js';
 import { readNodesFile } from '../lambda/nodes/nodes-file.js';
 import {
+  freePort,
   startVictoriaMetrics,
   type VictoriaMetrics,
   victoriaMetricsInstalled,
@@ -150,18 +150,6 @@ function postPush(agent: http.Agent, url: URL, body: string): Promise<Reply> {
     request.setTimeout(REQUEST_TIMEOUT_MS, () => request.destroy(new Error('timed out')));
     request.on('error', () => resolve({ status: 0, datapoints: 0, spooled: 0 }));
     request.end(bytes);
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { readPushConfig } from '../../lambda/config.js';
 import { localDynamoClient } from '../../lambda/local/embedded-dynamo.js';
 import { httpApiEvent, lambdaContext } from '../../lambda/local/lambda-shim.js';
-import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
+import type { LocalBridge } from '../../lambda/local/local-bridge.js';
 import { createMetrics } from '../../lambda/observability.js';
 import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
 import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
 import { composePushHandler } from '../../lambda/push/compose-push.js';
 import { sha256Hex } from '../../lambda/push/push-token.js';
 import { replaySpool } from '../../lambda/spool/replay-spool.js';
+import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import { captureLog } from '../support/capture-log.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
-import { FIXTURES_DIR, pushFixtureNames } from '../support/fixtures.js';
+import { pushFixtureNames } from '../support/fixtures.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../support/opentsdb-stand-in.js';
 import { push, pushFixture } from '../support/push-client.js';
 
@@ -30,28 +30,18 @@ function assertEachPointOnce(tsdb: OpenTsdbStandIn, total: number): void {
 }
 
 describe('faults: the local bridge with its spool, against a strict OpenTSDB stand-in', () => {
+  let setup: BridgeWithStandIn;
   let tsdb: OpenTsdbStandIn;
   let bridge: LocalBridge;
 
   before(async () => {
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    tsdb = await startOpenTsdbStandIn();
-    bridge = await startLocalBridge(
-      {
-        PORT: '0',
-        OPENTSDB_URL: tsdb.url,
-        NODES_FILE: join(FIXTURES_DIR, 'nodes', 'v1-items.json'),
-        PUSH_TOKEN: TOKEN,
-        WRITE_BUDGET_MS: String(WRITE_BUDGET_MS),
-        OPENTSDB_TIMEOUT_MS: '400',
-      },
-      { logger: new CapturingLogger({ serviceName: 'push' }) },
-    );
+    setup = await startBridgeWithStandIn(TOKEN, {
+      WRITE_BUDGET_MS: String(WRITE_BUDGET_MS),
+      OPENTSDB_TIMEOUT_MS: '400',
+    });
+    ({ tsdb, bridge } = setup);
   });
-  after(async () => {
-    await bridge.close();
-    await tsdb.close();
-  });
+  after(() => setup.close());
   beforeEach(async () => {
     // Each scenario starts with OpenTSDB healthy and the spool empty.
     tsdb.fault = 'none';

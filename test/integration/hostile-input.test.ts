@@ -1,13 +1,13 @@
 // The hostile input corpus (test/fixtures/hostile/cases.json) through the real local server into the strict
 // OpenTSDB stand-in: every case gets its expected status (a 4xx with a one-line reason, or a 200 whose
 // datapoints OpenTSDB takes); nothing yields a 5xx, a crash, a refused point or an exploding metric set.
+
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
-import { CapturingLogger } from '../support/capturing-logger.js';
-import { FIXTURES_DIR } from '../support/fixtures.js';
+import type { LocalBridge } from '../../lambda/local/local-bridge.js';
+import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import {
   HOSTILE_DIR,
   type HostileCase,
@@ -15,7 +15,7 @@ import {
   hostileFiles,
   loadHostileCases,
 } from '../support/hostile-cases.js';
-import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../support/opentsdb-stand-in.js';
+import type { OpenTsdbStandIn } from '../support/opentsdb-stand-in.js';
 
 const TOKEN = 'hostile-corpus-token-7d1e';
 /** Every 200 writes at least the 7 status points of the core set. */
@@ -58,7 +58,7 @@ async function send(baseUrl: string, body: Buffer): Promise<Reply> {
 
 describe('hostile input corpus: local server → strict OpenTSDB stand-in', () => {
   const cases = loadHostileCases();
-  const logger = new CapturingLogger({ serviceName: 'push' });
+  let setup: BridgeWithStandIn;
   let tsdb: OpenTsdbStandIn;
   let bridge: LocalBridge;
   /** Datapoints the bridge said it wrote, summed over every 200. */
@@ -73,24 +73,10 @@ describe('hostile input corpus: local server → strict OpenTSDB stand-in', () =
     ]);
 
   before(async () => {
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    tsdb = await startOpenTsdbStandIn();
-    bridge = await startLocalBridge(
-      {
-        PORT: '0',
-        OPENTSDB_URL: tsdb.url,
-        NODES_FILE: join(FIXTURES_DIR, 'nodes', 'v1-items.json'),
-        PUSH_TOKEN: TOKEN,
-        WRITE_BUDGET_MS: '3000',
-        OPENTSDB_TIMEOUT_MS: '1000',
-      },
-      { logger },
-    );
+    setup = await startBridgeWithStandIn(TOKEN, { OPENTSDB_TIMEOUT_MS: '1000' });
+    ({ tsdb, bridge } = setup);
   });
-  after(async () => {
-    await bridge?.close();
-    await tsdb?.close();
-  });
+  after(() => setup?.close());
 
   it('the manifest lists every corpus file once, and every case has a body', () => {
     assert.ok(cases.length >= 100, `at least 100 cases (has ${cases.length})`);

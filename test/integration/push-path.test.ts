@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
+import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
 import {
   type CatchpointStandIn,
   STAND_IN_API_KEY,
   startCatchpointStandIn,
 } from '../support/catchpoint-stand-in.js';
-import { FIXTURES_DIR, pushFixtureNames } from '../support/fixtures.js';
+import { pushFixtureNames } from '../support/fixtures.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../support/opentsdb-stand-in.js';
 import { push, pushFixture } from '../support/push-client.js';
 
@@ -25,29 +25,16 @@ const EXPECTED_COUNTS: Record<string, number> = {
 };
 
 describe('push path: local server → dynalite node table → strict OpenTSDB stand-in', () => {
+  let setup: BridgeWithStandIn;
   let tsdb: OpenTsdbStandIn;
   let bridge: LocalBridge;
-  const logger = new CapturingLogger({ serviceName: 'push' });
+  let logger: CapturingLogger;
 
   before(async () => {
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    tsdb = await startOpenTsdbStandIn();
-    bridge = await startLocalBridge(
-      {
-        PORT: '0',
-        OPENTSDB_URL: tsdb.url,
-        NODES_FILE: join(FIXTURES_DIR, 'nodes', 'v1-items.json'),
-        PUSH_TOKEN: TOKEN,
-        WRITE_BUDGET_MS: '3000',
-        OPENTSDB_TIMEOUT_MS: '500',
-      },
-      { logger },
-    );
+    setup = await startBridgeWithStandIn(TOKEN);
+    ({ tsdb, bridge, logger } = setup);
   });
-  after(async () => {
-    await bridge.close();
-    await tsdb.close();
-  });
+  after(() => setup.close());
   beforeEach(() => {
     tsdb.reset();
     tsdb.fault = 'none';

@@ -26,7 +26,8 @@ export function victoriaMetricsInstalled(): boolean {
   return spawnSync(BINARY, ['-version'], { stdio: 'ignore' }).status === 0;
 }
 
-async function freePort(): Promise<number> {
+/** A port nobody listens on at the moment of asking. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

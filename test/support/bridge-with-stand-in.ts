@@ -1,0 +1,46 @@
+import { join } from 'node:path';
+import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
+import { CapturingLogger } from './capturing-logger.js';
+import { FIXTURES_DIR } from './fixtures.js';
+import { type OpenTsdbStandIn, startOpenTsdbStandIn } from './opentsdb-stand-in.js';
+
+export interface BridgeWithStandIn {
+  tsdb: OpenTsdbStandIn;
+  bridge: LocalBridge;
+  logger: CapturingLogger;
+  close(): Promise<void>;
+}
+
+/**
+ * What `npm start` runs, writing into a strict OpenTSDB stand-in, with the fixture node list (nodes 77, 79
+ * and 81 known; 78 and 80 not) and a push token. `env` adds to or overrides that environment.
+ */
+export async function startBridgeWithStandIn(
+  token: string,
+  env: Record<string, string | undefined> = {},
+): Promise<BridgeWithStandIn> {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const logger = new CapturingLogger({ serviceName: 'push' });
+  const tsdb = await startOpenTsdbStandIn();
+  const bridge = await startLocalBridge(
+    {
+      PORT: '0',
+      OPENTSDB_URL: tsdb.url,
+      NODES_FILE: join(FIXTURES_DIR, 'nodes', 'v1-items.json'),
+      PUSH_TOKEN: token,
+      WRITE_BUDGET_MS: '3000',
+      OPENTSDB_TIMEOUT_MS: '500',
+      ...env,
+    },
+    { logger },
+  );
+  return {
+    tsdb,
+    bridge,
+    logger,
+    close: async () => {
+      await bridge.close();
+      await tsdb.close();
+    },
+  };
+}
