@@ -1,3 +1,5 @@
+import { DEFAULT_WRITE_BUDGET_MS } from './push/push-limits.js';
+
 // Every environment variable the bridge reads, validated once at start-up.
 // A bad value fails fast with a message naming the variable, never later in the middle of a push.
 
@@ -140,7 +142,7 @@ export function readPushConfig(env: Env, local = false): PushConfig {
     metrics: { sets: parseMetricSets(env.METRIC_SETS), naming: parseMetricNaming(env.METRIC_NAMING) },
     nodeCacheTtlMs: positiveInt(env, 'NODE_CACHE_TTL_SECONDS', 300) * 1000,
     openTsdbTimeoutMs: positiveInt(env, 'OPENTSDB_TIMEOUT_MS', 3000),
-    writeBudgetMs: positiveInt(env, 'WRITE_BUDGET_MS', 8000),
+    writeBudgetMs: positiveInt(env, 'WRITE_BUDGET_MS', DEFAULT_WRITE_BUDGET_MS),
     spoolTable: optional(env, 'SPOOL_TABLE'),
   };
 }

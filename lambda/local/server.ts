@@ -1,11 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PushHandler } from '../push/push-handler.js';
+import { PUSH_TIMEOUT_SECONDS } from '../push/push-limits.js';
 import { MAX_PUSH_BYTES } from '../push/push-service.js';
 import { httpApiEvent, lambdaContext } from './lambda-shim.js';
 
 /** The push Lambda's timeout in the stack; the local server gives each push the same. */
-export const LOCAL_PUSH_TIMEOUT_MS = 15_000;
+const LOCAL_PUSH_TIMEOUT_MS = PUSH_TIMEOUT_SECONDS * 1000;
 
 export interface LocalServer {
   url: string;
