@@ -1,6 +1,6 @@
 // Lambda entry of the spool replay (EventBridge, every minute, inside the VPC).
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { boundedDynamoClient } from './aws/dynamo-client.js';
 import { readReplayConfig } from './config.js';
 import { countersOf, createLogger, createMetrics, MetricName } from './observability.js';
 import { OpenTsdbWriter } from './opentsdb/writer.js';
@@ -10,7 +10,7 @@ import { type ReplayResult, replaySpool } from './spool/replay-spool.js';
 const logger = createLogger('replay');
 const metrics = createMetrics('replay');
 const config = readReplayConfig(process.env);
-const spool = new DynamoSpool(new DynamoDBClient({}), config.spoolTable);
+const spool = new DynamoSpool(boundedDynamoClient(5000), config.spoolTable);
 const writer = new OpenTsdbWriter(config.openTsdbUrl, { timeoutMs: config.openTsdbTimeoutMs, log: logger });
 
 /** Time left for the last write and the metrics when the invocation's limit nears. */

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { boundedDynamoClient } from '../aws/dynamo-client.js';
 
 /** An in-memory DynamoDB (dynalite) on loopback, for `npm start` and the tests. It has no TTL. */
 export interface EmbeddedDynamo {
@@ -28,12 +29,11 @@ export async function startEmbeddedDynamo(): Promise<EmbeddedDynamo> {
   };
 }
 
-export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
+export function localDynamoClient(endpoint: string, requestTimeoutMs = 2000): DynamoDBClient {
+  return boundedDynamoClient(requestTimeoutMs, {
     endpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 2,
   });
 }
 

@@ -12,6 +12,8 @@ export interface NodeCacheOptions {
   ttlMs: number;
   /** How long a push may wait for node metadata before it goes on with the payload's own tags. */
   waitMs: number;
+  /** A full load that has not settled by then counts as failed, so that a later one can start. */
+  loadTimeoutMs?: number;
   log: Log;
   now?: () => number;
 }
@@ -36,15 +38,17 @@ export class NodeCache {
     this.now = options.now ?? Date.now;
   }
 
+  /** The node's record, waiting for DynamoDB at most `waitMs` in all. */
   async get(nodeId: number): Promise<NodeRecord | undefined> {
-    const now = this.now();
-    if (now - this.loadedAt >= this.options.ttlMs) await this.bounded(this.reload());
+    const started = this.now();
+    if (started - this.loadedAt >= this.options.ttlMs) await this.bounded(this.reload(), this.options.waitMs);
     let record = this.nodes.get(nodeId);
     if (!record) {
       const last = this.lookedUp.get(nodeId);
-      if (last === undefined || now - last >= this.options.ttlMs) {
-        this.lookedUp.set(nodeId, now);
-        record = await this.bounded(this.lookup(nodeId));
+      const left = this.options.waitMs - (this.now() - started);
+      if ((last === undefined || started - last >= this.options.ttlMs) && left > 0) {
+        this.lookedUp.set(nodeId, started);
+        record = await this.bounded(this.lookup(nodeId), left);
       }
     }
     return record && !isExpired(record, this.now()) ? record : undefined;
@@ -52,8 +56,7 @@ export class NodeCache {
 
   /** Starts a full load (shared by concurrent callers) unless one is under way. */
   private reload(): Promise<void> {
-    this.loading ??= this.source
-      .scanAll()
+    this.loading ??= withTimeout(this.source.scanAll(), this.options.loadTimeoutMs ?? 10_000)
       .then((records) => {
         this.nodes = new Map(records.map((r) => [r.nodeId, r]));
         this.lookedUp.clear();
@@ -83,20 +86,20 @@ export class NodeCache {
     }
   }
 
-  /** Waits for `work` at most `waitMs`; the work goes on in the background and fills the cache later. */
-  private async bounded<T>(work: Promise<T>): Promise<T | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), this.options.waitMs);
-    });
-    try {
-      return await Promise.race([work, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Waits for `work` at most `ms`; the work goes on in the background and fills the cache later. */
+  private bounded<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+    return withTimeout(work, ms).catch(() => undefined);
   }
 }
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -73,3 +73,23 @@ function readPointError(entry: unknown): PointError {
   }
   return out;
 }
+
+/**
+ * The per-name errors of an `/api/uid/assign` answer: an empty map for a 200, the `metric_errors` of a
+ * readable 400, undefined for anything else (a server fault: nothing is known to be registered).
+ */
+export function readAssignErrors(answer: HttpAnswer): Map<string, string> | undefined {
+  if (answer.status === 200) return new Map();
+  if (answer.status !== 400) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer.body);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(parsed) || !isObject(parsed.metric_errors)) return undefined;
+  const errors = new Map<string, string>();
+  for (const [name, error] of Object.entries(parsed.metric_errors))
+    errors.set(name, String(error).slice(0, 300));
+  return errors;
+}

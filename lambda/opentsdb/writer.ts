@@ -1,7 +1,13 @@
 import type { Log } from '../log.js';
 import { type Datapoint, serializeDatapoint } from './datapoint.js';
 import { type HttpAnswer, httpPost } from './http-post.js';
-import { isTransientReason, isUnknownMetricReason, type PointError, readPutAnswer } from './put-answer.js';
+import {
+  isTransientReason,
+  isUnknownMetricReason,
+  type PointError,
+  readAssignErrors,
+  readPutAnswer,
+} from './put-answer.js';
 import { packRequestBodies, type RequestBody } from './request-body.js';
 
 export interface RejectedPoint {
@@ -140,7 +146,7 @@ export class OpenTsdbWriter implements DatapointSink {
           await this.backoff(++failures, deadlineMs, outcome.lastError);
           continue;
         case 'partial': {
-          const next = await this.sortFailures(points, put.errors, put.failed, outcome);
+          const next = await this.sortFailures(points, put.errors, put.failed, deadlineMs, outcome);
           outcome.written += points.length - next.retry.length - next.rejectedCount;
           points = next.retry;
           if (next.transient) await this.backoff(++failures, deadlineMs, outcome.lastError ?? 'transient');
@@ -154,13 +160,14 @@ export class OpenTsdbWriter implements DatapointSink {
     points: Datapoint[],
     errors: PointError[],
     failedCount: number,
+    deadlineMs: number,
     outcome: WriteOutcome,
   ): Promise<{ retry: Datapoint[]; rejectedCount: number; transient: boolean }> {
     const byKey = new Map<string, Datapoint>();
     for (const point of points) byKey.set(pointKey(point.metric, point.timestamp, point.tags), point);
     const retry: Datapoint[] = [];
     const unknownMetric: Datapoint[] = [];
-    let rejectedCount = 0;
+    const rejected: RejectedPoint[] = [];
     let transient = false;
     let matched = 0;
     for (const error of errors) {
@@ -176,8 +183,7 @@ export class OpenTsdbWriter implements DatapointSink {
       } else if (isUnknownMetricReason(error.reason) && !this.assigned.has(point.metric)) {
         unknownMetric.push(point);
       } else {
-        outcome.rejected.push({ point, reason: error.reason });
-        rejectedCount++;
+        rejected.push({ point, reason: error.reason });
       }
     }
     if (matched < failedCount) {
@@ -189,31 +195,72 @@ export class OpenTsdbWriter implements DatapointSink {
       });
       return { retry: points, rejectedCount: 0, transient: true };
     }
+    outcome.rejected.push(...rejected);
     if (unknownMetric.length > 0) {
-      await this.assignMetrics([...new Set(unknownMetric.map((p) => p.metric))]);
-      retry.push(...unknownMetric);
+      const refused = await this.assignMetrics([...new Set(unknownMetric.map((p) => p.metric))], deadlineMs);
+      for (const point of unknownMetric) {
+        const reason = refused.get(point.metric);
+        if (reason === undefined) {
+          retry.push(point);
+        } else if (reason.permanent) {
+          rejected.push({ point, reason: reason.text });
+          outcome.rejected.push({ point, reason: reason.text });
+        } else {
+          // Not registered yet (OpenTSDB busy or away): the points wait, as for any transient failure.
+          transient = true;
+          outcome.lastError = `OpenTSDB metric registration failed: ${reason.text}`;
+          retry.push(point);
+        }
+      }
     }
-    return { retry, rejectedCount, transient };
+    return { retry, rejectedCount: rejected.length, transient };
   }
 
-  /** Registers metric names with `/api/uid/assign`; a name that already exists counts as registered. */
-  private async assignMetrics(names: string[]): Promise<void> {
+  /**
+   * Registers metric names with `/api/uid/assign`. Returns the names that could not be registered, with
+   * why and whether trying again can help; a name that "already exists" counts as registered.
+   */
+  private async assignMetrics(
+    names: string[],
+    deadlineMs: number,
+  ): Promise<Map<string, { text: string; permanent: boolean }>> {
+    const refused = new Map<string, { text: string; permanent: boolean }>();
+    let answer: HttpAnswer;
     try {
-      const answer = await this.post(
+      answer = await this.post(
         this.assignUrl,
         Buffer.from(JSON.stringify({ metric: names })),
-        { 'Content-Type': 'application/json' },
-        this.options.timeoutMs,
+        HEADERS.identity,
+        Math.max(1, Math.min(this.options.timeoutMs, deadlineMs - this.now())),
       );
-      this.options.log.info('opentsdb metric names registered', { metrics: names, status: answer.status });
     } catch (error) {
+      for (const name of names) refused.set(name, { text: describeFailure(error), permanent: false });
       this.options.log.warn('opentsdb metric registration failed', {
         metrics: names,
         error: describeFailure(error),
       });
+      return refused;
     }
-    // Whatever the answer, try each name once: a resend that fails again is then a real rejection.
-    for (const name of names) this.assigned.add(name);
+    const errors = readAssignErrors(answer);
+    for (const name of names) {
+      const error = errors === undefined ? `HTTP ${answer.status}` : errors.get(name);
+      if (error === undefined || /already exists/i.test(error)) {
+        this.assigned.add(name);
+      } else {
+        // A name refused in a readable answer (an illegal character) never will be accepted.
+        refused.set(name, { text: error, permanent: errors !== undefined && answer.status === 400 });
+      }
+    }
+    const registered = names.filter((n) => !refused.has(n));
+    if (registered.length > 0)
+      this.options.log.info('opentsdb metric names registered', { metrics: registered });
+    if (refused.size > 0) {
+      this.options.log.warn('opentsdb metric registration failed', {
+        metrics: [...refused.keys()],
+        error: [...refused.values()][0]?.text,
+      });
+    }
+    return refused;
   }
 
   private async backoff(failures: number, deadlineMs: number, reason: string): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { boundedDynamoClient } from '../aws/dynamo-client.js';
 import type { PushConfig } from '../config.js';
 import { NodeCache } from '../nodes/node-cache.js';
 import { NodeTable } from '../nodes/node-table.js';
@@ -13,15 +14,9 @@ import { PushService } from './push-service.js';
 /** How long a push waits for node metadata before using the payload's own tags. */
 const NODE_WAIT_MS = 1500;
 
-/**
- * DynamoDB calls on the push path must be short: a slow table costs tags, never the push. The SDK takes
- * these timeouts as plain options of its default request handler.
- */
+/** DynamoDB calls on the push path must be short: a slow table costs tags, never the push. */
 export function pushDynamoClient(): DynamoDBClient {
-  return new DynamoDBClient({
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
-  });
+  return boundedDynamoClient(2000);
 }
 
 /** Wires the push path from its configuration: used by the Lambda entry and by the local server alike. */

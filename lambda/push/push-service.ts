@@ -35,7 +35,8 @@ export interface PushAnswer {
 
 /** Keeps datapoints OpenTSDB could not take, for a later replay. */
 export interface Spool {
-  save(runKey: string, points: readonly Datapoint[], nowMs: number): Promise<void>;
+  /** Must settle by `deadlineMs`, stored or failed. */
+  save(runKey: string, points: readonly Datapoint[], nowMs: number, deadlineMs: number): Promise<void>;
 }
 
 export interface PushServiceDeps {
@@ -98,7 +99,7 @@ export class PushService {
     const key = runKey(result, points[0]?.timestamp ?? receivedAtSeconds);
     if (deps.spool) {
       try {
-        await deps.spool.save(key, outcome.pending, request.receivedAtMs);
+        await deps.spool.save(key, outcome.pending, request.receivedAtMs, request.deadlineMs);
         deps.counters.add(MetricName.PushesSpooled, 1);
         deps.log.warn('push', {
           ...summary,

@@ -31,7 +31,7 @@ export class DynamoSpool implements Spool {
     readonly tableName: string,
   ) {}
 
-  async save(runKey: string, points: readonly Datapoint[], nowMs: number): Promise<void> {
+  async save(runKey: string, points: readonly Datapoint[], nowMs: number, deadlineMs: number): Promise<void> {
     const body = gzipSync(`[${points.map(serializeDatapoint).join(',')}]`);
     try {
       await this.client.send(
@@ -46,6 +46,8 @@ export class DynamoSpool implements Spool {
           },
           ConditionExpression: 'attribute_not_exists(runKey)',
         }),
+        // The push answers by its deadline whatever DynamoDB does: 503 if the item is not known to be kept.
+        { abortSignal: AbortSignal.timeout(Math.max(1, deadlineMs - Date.now())) },
       );
     } catch (error) {
       // Already spooled by an earlier try of the same run: it is kept, which is all that was asked.

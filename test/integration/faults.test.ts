@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { readPushConfig } from '../../lambda/config.js';
 import { localDynamoClient } from '../../lambda/local/embedded-dynamo.js';
@@ -8,6 +10,7 @@ import { createMetrics } from '../../lambda/observability.js';
 import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
 import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
 import { composePushHandler } from '../../lambda/push/compose-push.js';
+import { DEFAULT_WRITE_BUDGET_MS } from '../../lambda/push/push-limits.js';
 import { sha256Hex } from '../../lambda/push/push-token.js';
 import { replaySpool } from '../../lambda/spool/replay-spool.js';
 import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
@@ -140,27 +143,41 @@ describe('faults: the local bridge with its spool, against a strict OpenTSDB sta
   });
 });
 
-describe('faults: DynamoDB unreachable', () => {
+describe('faults: DynamoDB unreachable or silent', () => {
   let tsdb: OpenTsdbStandIn;
+  let silent: Server;
+  let silentUrl: string;
   before(async () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     tsdb = await startOpenTsdbStandIn();
+    // Accepts connections and never answers: a DynamoDB that hangs.
+    silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
   });
-  after(() => tsdb.close());
+  after(async () => {
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
+    await tsdb.close();
+  });
 
-  /** The push handler as the Lambda composes it, with DynamoDB (nodes and spool) on a port nobody serves. */
-  function handlerWithDeadDynamo(openTsdbUrl: string) {
+  /** The push handler as the Lambda composes it, with DynamoDB (nodes and spool) at `dynamoUrl`. */
+  function handlerWithDeadDynamo(
+    openTsdbUrl: string,
+    dynamoUrl = 'http://127.0.0.1:1',
+    writeBudgetMs = WRITE_BUDGET_MS,
+  ) {
     const config = readPushConfig({
       NODES_TABLE: 'nodes',
       SPOOL_TABLE: 'spool',
       OPENTSDB_URL: openTsdbUrl,
       PUSH_TOKEN_HASHES: sha256Hex(TOKEN),
-      WRITE_BUDGET_MS: String(WRITE_BUDGET_MS),
+      WRITE_BUDGET_MS: String(writeBudgetMs),
       OPENTSDB_TIMEOUT_MS: '400',
     });
     const logger = new CapturingLogger({ serviceName: 'push' });
     const handler = composePushHandler(config, {
-      dynamo: localDynamoClient('http://127.0.0.1:1'),
+      dynamo: localDynamoClient(dynamoUrl),
       logger,
       metrics: createMetrics('push'),
     });
@@ -202,5 +219,23 @@ describe('faults: DynamoDB unreachable', () => {
     assert.match(String(reply.body.error), /retry later/);
     assert.ok(reply.ms < 20_000 - 5000, `answered in ${reply.ms} ms`);
     assert.ok(reply.logger.records().some((r) => r.message === 'spool write failed'));
+  });
+
+  it('a DynamoDB that never answers costs the tags, not the push', async () => {
+    tsdb.reset();
+    // The production budget: the node lookup waits 1.5 s of it, the write gets the rest.
+    const send = handlerWithDeadDynamo(tsdb.url, silentUrl, DEFAULT_WRITE_BUDGET_MS);
+    const reply = await send(pushFixture('v4-ping.json'));
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.body, { datapoints: 17 });
+    assert.ok(reply.ms < 2500, `answered in ${reply.ms} ms`);
+    assert.equal(tsdb.pointsOf('catchpoint.status.by_isp', { nodeid: '80' })[0]!.tags.isp, 'Telstra');
+  });
+
+  it('a silent DynamoDB and OpenTSDB down: 503 by the deadline, not a Lambda timeout', async () => {
+    const send = handlerWithDeadDynamo('http://127.0.0.1:9', silentUrl);
+    const reply = await send(pushFixture('v4-ping.json'));
+    assert.equal(reply.status, 503);
+    assert.ok(reply.ms < WRITE_BUDGET_MS + 500, `answered in ${reply.ms} ms`);
   });
 });

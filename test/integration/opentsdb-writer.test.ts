@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
+import { httpPost } from '../../lambda/opentsdb/http-post.js';
 import { MAX_BODY_BYTES } from '../../lambda/opentsdb/request-body.js';
 import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
 import { captureLog } from '../support/capture-log.js';
@@ -146,5 +147,52 @@ describe('OpenTsdbWriter against the strict OpenTSDB stand-in', () => {
     const out = await closed.write(points(1), Date.now() + 600);
     assert.equal(out.pending.length, 1);
     assert.match(out.lastError ?? '', /ECONNREFUSED/);
+  });
+});
+
+describe('OpenTsdbWriter when registering metric names fails', () => {
+  let tsdb: OpenTsdbStandIn;
+  before(async () => {
+    tsdb = await startOpenTsdbStandIn();
+  });
+  after(() => tsdb.close());
+
+  /** The real HTTP client, except that the first `failures` calls to /api/uid/assign fail to connect. */
+  function failingAssign(failures: number) {
+    let left = failures;
+    return (url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number) => {
+      if (url.pathname === '/api/uid/assign' && left-- > 0) {
+        return Promise.reject(Object.assign(new Error('connect ECONNRESET'), { code: 'ECONNRESET' }));
+      }
+      return httpPost(url, body, headers, timeoutMs);
+    };
+  }
+
+  it('a registration that fails once is tried again, and every point gets in', async () => {
+    tsdb.reset();
+    const writer = new OpenTsdbWriter(tsdb.url, {
+      timeoutMs: 1000,
+      log: captureLog(),
+      post: failingAssign(1),
+    });
+    const out = await writer.write(points(3, 'catchpoint.test.assign_once'), Date.now() + 5000);
+    assert.deepEqual([out.written, out.rejected.length, out.pending.length], [3, 0, 0]);
+    assert.equal(tsdb.points.length, 3);
+  });
+
+  it('a registration that keeps failing leaves the points pending, never rejected', async () => {
+    tsdb.reset();
+    const writer = new OpenTsdbWriter(tsdb.url, {
+      timeoutMs: 1000,
+      log: captureLog(),
+      post: failingAssign(Number.POSITIVE_INFINITY),
+    });
+    const out = await writer.write(points(2, 'catchpoint.test.assign_never'), Date.now() + 800);
+    assert.deepEqual([out.written, out.rejected.length, out.pending.length], [0, 0, 2]);
+    assert.match(out.lastError ?? '', /registration failed/);
+    // Once OpenTSDB registers names again, the same writer gets them in.
+    const healthy = new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog() });
+    const later = await healthy.write(out.pending, Date.now() + 5000);
+    assert.equal(later.written, 2);
   });
 });

@@ -15,7 +15,7 @@ const node = (nodeId: number, expiresAt = FAR): NodeRecord => ({
 /** A source that counts its reads and can be made to fail or stall. */
 function source(records: NodeRecord[]) {
   const calls = { scans: 0, gets: 0 };
-  let mode: 'ok' | 'fail' | 'stall' = 'ok';
+  let mode: 'ok' | 'fail' | 'stall' | 'silent' = 'ok';
   const table = new Map(records.map((r) => [r.nodeId, r]));
   const src: NodeSource & { calls: typeof calls; table: typeof table; setMode(m: typeof mode): void } = {
     calls,
@@ -27,6 +27,7 @@ function source(records: NodeRecord[]) {
       calls.scans++;
       if (mode === 'fail') throw new Error('DynamoDB unreachable');
       if (mode === 'stall') await new Promise((r) => setTimeout(r, 200));
+      if (mode === 'silent') await new Promise(() => {});
       return [...table.values()];
     },
     async get(id) {
@@ -102,6 +103,17 @@ describe('NodeCache', () => {
     const started = Date.now();
     await cache.get(1);
     assert.ok(Date.now() - started < 150);
+  });
+
+  it('a load that never answers is given up, so that a later one can start', async () => {
+    const src = source([node(1)]);
+    src.setMode('silent');
+    const cache = new NodeCache(src, { ttlMs: 50, waitMs: 10, loadTimeoutMs: 30, log: captureLog() });
+    await cache.get(1);
+    src.setMode('ok');
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal((await cache.get(1))?.nodeId, 1);
+    assert.equal(src.calls.scans, 2);
   });
 
   it('ignores expired records (the local table has no TTL)', async () => {
