@@ -47,3 +47,9 @@ export function isRaised(value: unknown): boolean {
   }
   return false;
 }
+
+/** An error code that says there was an error: not empty, `0` or `False` (templates render "no error" so). */
+export function isErrorCode(text: string): boolean {
+  const t = text.trim();
+  return t !== '' && t !== '0' && t.toLowerCase() !== 'false';
+}

@@ -30,6 +30,7 @@ export const TIMING_FIELDS: Readonly<Record<string, string>> = {
   timetointeractive: 'time_to_interactive',
   visuallycompletetime: 'visually_complete_time',
   timetotitle: 'time_to_title',
+  timetofirstbyte: 'time_to_first_byte',
   totalblockingtime: 'total_blocking_time',
   responsetime: 'response_time',
   authentication: 'authentication',

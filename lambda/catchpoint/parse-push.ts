@@ -1,4 +1,12 @@
-import { field, isObject, isRaised, type JsonObject, objectField, toFiniteNumber } from './json-fields.js';
+import {
+  field,
+  isErrorCode,
+  isObject,
+  isRaised,
+  type JsonObject,
+  objectField,
+  toFiniteNumber,
+} from './json-fields.js';
 import {
   BYTE_FIELDS,
   CONTENT_TYPE_KINDS,
@@ -64,10 +72,12 @@ function readTestRun(doc: JsonObject, receivedAtMs: number): TestResult {
     parseCatchpointTimestamp(identity('TestRuntime'), receivedAtMs) ??
     parseCatchpointTimestamp(identity('Timestamp'), receivedAtMs);
 
-  const timing = numericFields(objectField(summary, 'Timing'), TIMING_FIELDS);
-  const ping = numericFields(objectField(summary, 'Ping'), PING_FIELDS);
-  const bytes = numericFields(objectField(objectField(summary, 'Byte') ?? {}, 'Response'), BYTE_FIELDS);
-  const counters = numericFields(objectField(summary, 'Counter'), COUNTER_FIELDS);
+  const ignored = new IgnoredFields();
+  const timing = numericFields('Timing', objectField(summary, 'Timing'), TIMING_FIELDS, ignored);
+  const ping = numericFields('Ping', objectField(summary, 'Ping'), PING_FIELDS, ignored);
+  const response = objectField(objectField(summary, 'Byte') ?? {}, 'Response');
+  const bytes = numericFields('Byte.Response', response, BYTE_FIELDS, ignored);
+  const counters = numericFields('Counter', objectField(summary, 'Counter'), COUNTER_FIELDS, ignored);
   const error = readErrorObject(field(summary, 'Error'));
 
   // Template payloads carry the same measurements as flat string fields; default JSON has none of these names.
@@ -95,6 +105,7 @@ function readTestRun(doc: JsonObject, receivedAtMs: number): TestResult {
   if (failed) result.errorName = errorName ?? 'any';
   const traceroute = readTraceroute(doc);
   if (traceroute) result.traceroute = traceroute;
+  if (ignored.names.length > 0) result.ignoredFields = ignored.names;
   return result;
 }
 
@@ -121,11 +132,14 @@ function readAsn(value: unknown): number | undefined {
 
 /**
  * The known numeric fields of a measurement group (see measurement-names.ts); a nested `ContentType` object
- * becomes `content_type.<kind>`, one level only.
+ * becomes `content_type.<kind>`, one level only. Numeric fields not on the list are named in `ignored`, so
+ * that an operator can see what a new Catchpoint field would add.
  */
 function numericFields(
+  label: string,
   group: JsonObject | undefined,
   names: Readonly<Record<string, string>>,
+  ignored: IgnoredFields,
   nested = true,
 ): Measurements {
   const out: Measurements = new Map();
@@ -136,16 +150,33 @@ function numericFields(
     const value = group[key];
     if (isObject(value)) {
       if (nested && key.toLowerCase() === 'contenttype') {
-        for (const [kind, n] of numericFields(value, CONTENT_TYPE_KINDS, false))
+        for (const [kind, n] of numericFields(
+          `${label}.ContentType`,
+          value,
+          CONTENT_TYPE_KINDS,
+          ignored,
+          false,
+        )) {
           out.set(`content_type.${kind}`, n);
+        }
       }
       continue;
     }
+    const n = toFiniteNumber(value);
+    if (n === undefined) continue;
     const name = knownField(names, key);
-    const n = name === undefined ? undefined : toFiniteNumber(value);
-    if (n !== undefined) out.set(name!, n);
+    if (name !== undefined) out.set(name, n);
+    else ignored.note(label, key);
   }
   return out;
+}
+
+/** Names of numeric fields left out, at most a few per run (hostile input may have thousands). */
+class IgnoredFields {
+  readonly names: string[] = [];
+  note(label: string, key: string): void {
+    if (this.names.length < 5 && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(key)) this.names.push(`${label}.${key}`);
+  }
 }
 
 function mergeAbsent(into: Measurements, from: Measurements): void {
@@ -159,8 +190,9 @@ interface ErrorState {
 
 /** Version 4 sends flags without a code (`{"Any":1,"LoadObjects":1}`); version 3 sends `{"Code":"…"}`. */
 function readErrorObject(value: unknown): ErrorState {
-  if (value === undefined || value === null || value === '') return { failed: false };
-  if (typeof value === 'string') return { failed: true, name: value };
+  if (value === undefined || value === null) return { failed: false };
+  if (typeof value === 'string')
+    return isErrorCode(value) ? { failed: true, name: value.trim() } : { failed: false };
   if (typeof value === 'number' || typeof value === 'boolean') {
     return isRaised(value)
       ? { failed: true, name: typeof value === 'number' ? String(value) : undefined }
@@ -175,10 +207,7 @@ function readErrorObject(value: unknown): ErrorState {
     if (++seen > MAX_FIELDS_PER_GROUP) break;
     const flag = value[key];
     if (key.toLowerCase() === 'code') {
-      if (
-        (typeof flag === 'string' && flag.trim() !== '') ||
-        (typeof flag === 'number' && Number.isFinite(flag))
-      ) {
+      if ((typeof flag === 'string' || typeof flag === 'number') && isErrorCode(String(flag))) {
         code = String(flag).trim();
       }
       continue;

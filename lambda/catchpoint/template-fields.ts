@@ -1,4 +1,4 @@
-import { isRaised, type JsonObject, toFiniteNumber } from './json-fields.js';
+import { isErrorCode, isRaised, type JsonObject, toFiniteNumber } from './json-fields.js';
 import {
   BYTE_FIELDS as BYTES,
   COUNTER_FIELDS as COUNTERS,
@@ -87,8 +87,7 @@ export function readTemplateSummary(summary: JsonObject): TemplateSummary {
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
     const key = rawKey.toLowerCase().replace(/[^a-z0-9]/g, '');
     if (key === 'errorcode') {
-      const text = String(value).trim();
-      if (text !== '' && text !== '0' && text.toLowerCase() !== 'false') code = text;
+      if (isErrorCode(String(value))) code = String(value).trim();
       continue;
     }
     const flag = errorFlag(key);

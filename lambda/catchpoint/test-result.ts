@@ -17,6 +17,8 @@ export interface TestResult {
   bytes: Measurements;
   counters: Measurements;
   traceroute?: TracerouteSummary;
+  /** Numeric measurement fields that are not on the documented list, so wrote no metric (a few at most). */
+  ignoredFields?: readonly string[];
 }
 
 export type Measurements = Map<string, number>;

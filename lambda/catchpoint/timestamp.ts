@@ -9,9 +9,10 @@ const DAY_MS = 86_400_000;
 export function parseCatchpointTimestamp(raw: unknown, receivedAtMs: number): number | undefined {
   let text: string;
   if (typeof raw === 'string') text = raw.trim();
-  else if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) {
-    // 17 digits exceed 2^53: the milliseconds may be off, the seconds we keep are not.
-    text = BigInt(Math.trunc(raw)).toString();
+  else if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw > 0) {
+    // Only 14 digits fit a JSON number exactly; 17 digits exceed 2^53 and may have been rounded up into
+    // the next second, so such a number is treated as no timestamp at all.
+    text = String(raw);
   } else return undefined;
   if (!/^\d{14}(\d{3})?$/.test(text)) return undefined;
   const year = Number(text.slice(0, 4));

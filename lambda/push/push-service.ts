@@ -60,6 +60,8 @@ export function runKey(result: TestResult, timestamp: number): string {
  * spooled); 4xx with a one-line reason for input that can never succeed; 503 so that Catchpoint retries.
  */
 export class PushService {
+  private readonly ignoredReported = new Set<string>();
+
   constructor(private readonly deps: PushServiceDeps) {}
 
   async handle(request: PushRequest): Promise<PushAnswer> {
@@ -81,6 +83,7 @@ export class PushService {
     const receivedAtSeconds = Math.floor(request.receivedAtMs / 1000);
     const points = toDatapoints(result, nodeDimensions(result, node), deps.metrics, receivedAtSeconds);
     const context = { testId: result.testId, nodeId: result.nodeId, unknownNode: node === undefined };
+    if (result.ignoredFields) this.reportIgnored(result.ignoredFields, context);
     deps.counters.add(MetricName.Pushes, 1);
     if (!node) deps.counters.add(MetricName.UnknownNodes, 1);
 
@@ -128,6 +131,18 @@ export class PushService {
       reason: outcome.lastError,
     });
     return { status: 503, body: { error: 'OpenTSDB cannot take the datapoints now; retry later' } };
+  }
+
+  /**
+   * Says once per field (per container) that a numeric field wrote no metric because it is not on the
+   * documented list (lambda/catchpoint/measurement-names.ts), so a new Catchpoint field is noticed.
+   */
+  private reportIgnored(fields: readonly string[], context: Record<string, unknown>): void {
+    for (const field of fields) {
+      if (this.ignoredReported.has(field) || this.ignoredReported.size >= 200) continue;
+      this.ignoredReported.add(field);
+      this.deps.log.warn('measurement field not on the metric list; ignored', { ...context, field });
+    }
   }
 
   /** Checks and parses the request; throws PushRejected for anything that is not an acceptable push. */

@@ -115,6 +115,17 @@ describe('push path: local server → dynalite node table → strict OpenTSDB st
     }
   });
 
+  it('says once that an undocumented numeric field wrote no metric', async () => {
+    const run = { TestId: 5, NodeId: 77, Summary: { Timing: { Total: 9, Jitterish: 4 } } };
+    for (let i = 0; i < 3; i++) assert.equal((await send(JSON.stringify(run))).status, 200);
+    const said = logger
+      .records()
+      .filter((r) => r.message === 'measurement field not on the metric list; ignored');
+    assert.equal(said.length, 1);
+    assert.equal(said[0]!.field, 'Timing.Jitterish');
+    assert.equal(tsdb.points.filter((p) => p.metric.includes('jitter')).length, 0);
+  });
+
   it('GET /health answers 200 whatever OpenTSDB does', async () => {
     tsdb.fault = 'down';
     const response = await fetch(`${bridge.url}/health`);

@@ -229,11 +229,17 @@ describe('Catchpoint timestamps', () => {
       Date.UTC(2026, 10, 24, 23, 59, 59) / 1000,
     );
   });
-  it('accepts 14 digits and numbers', () => {
+  it('accepts 14 digits, also as a number', () => {
     assert.equal(parseCatchpointTimestamp('20261124120000', now), Date.UTC(2026, 10, 24, 12) / 1000);
-    // A JSON number of 17 digits really does lose its last digit; the seconds must survive that.
-    // biome-ignore lint/correctness/noPrecisionLoss: the precision loss is what this case is about
-    assert.equal(parseCatchpointTimestamp(20261124120000123, now), Date.UTC(2026, 10, 24, 12) / 1000);
+    assert.equal(parseCatchpointTimestamp(20261124120000, now), Date.UTC(2026, 10, 24, 12) / 1000);
+  });
+  it('refuses 17 digits as a JSON number: the double may have rounded into the next second', () => {
+    // biome-ignore lint/correctness/noPrecisionLoss: the rounding is what this case is about
+    assert.equal(parseCatchpointTimestamp(20261124120412999, now), undefined);
+    assert.equal(
+      parseCatchpointTimestamp('20261124120412999', now),
+      Date.UTC(2026, 10, 24, 12, 4, 12) / 1000,
+    );
   });
   it('refuses impossible dates, pre-2000 and far-future instants', () => {
     assert.equal(parseCatchpointTimestamp('20260231120000000', now), undefined);
@@ -264,6 +270,17 @@ describe('parsePush: measurement names stay a small fixed set', () => {
     for (let i = 0; i < 5000; i++) timing[`K${i}`] = i;
     const r = parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Timing: timing } }));
     assert.deepEqual(entries(r.timing), { total: 5, dns: 1 });
+    // A few of them are named, so that the push path can say what it left out.
+    assert.deepEqual(r.ignoredFields, ['Timing.K0', 'Timing.K1', 'Timing.K2', 'Timing.K3', 'Timing.K4']);
+  });
+
+  it('names an undocumented numeric field, and nothing for a known run', () => {
+    const r = parse(
+      JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Ping: { Jitter: 3, PacketLossPct: 0 } } }),
+    );
+    assert.deepEqual(entries(r.ping), { packet_loss_pct: 0 });
+    assert.deepEqual(r.ignoredFields, ['Ping.Jitter']);
+    assert.equal(parse(fixture('push/v4-web-failed.json')).ignoredFields, undefined);
   });
 
   it('reads ContentType one level deep, however deep it nests', () => {
@@ -272,5 +289,23 @@ describe('parsePush: measurement names stay a small fixed set', () => {
     const body = `{"TestId":1,"NodeId":2,"Summary":{"Timing":{"Total":3,"ContentType":{"Script":4,"ContentType":${nested}}}}}`;
     const r = parse(body);
     assert.deepEqual(entries(r.timing), { total: 3, 'content_type.script': 4 });
+  });
+});
+
+describe('parsePush: error values that say "no error"', () => {
+  for (const error of ['0', 'False', '', ' false ']) {
+    it(`Summary.Error ${JSON.stringify(error)} is a success`, () => {
+      assert.equal(parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Error: error } })).failed, false);
+    });
+  }
+  it('an Error.Code of "0" is no code', () => {
+    assert.equal(
+      parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Error: { Code: '0' } } })).failed,
+      false,
+    );
+  });
+  it('a text error is a failure named by it', () => {
+    const r = parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Error: 'TIMEOUT' } }));
+    assert.deepEqual([r.failed, r.errorName], [true, 'TIMEOUT']);
   });
 });
