@@ -1,5 +1,5 @@
 // Catchpoint's node lists (v1 items, v2 nodes merged with the Enterprise list) → the normalised NodeRecord
-// the push path reads. Pure: no I/O, the clock comes in as `stamp`.
+// the push path reads. Pure: no I/O, the clock comes in as `stamp`, what the table holds comes in as `known`.
 
 import type {
   NamedRef,
@@ -8,7 +8,7 @@ import type {
   V2EnterpriseNode,
   V2Node,
 } from '../catchpoint/node-api-types.js';
-import { parseNodeName } from '../catchpoint/node-name.js';
+import { type NodeNameParts, parseNodeName } from '../catchpoint/node-name.js';
 import { countryByCode, countryByName } from '../metrics/countries.js';
 import type { NodeRecord } from './node-record.js';
 
@@ -34,8 +34,21 @@ export interface NormalisedNodes {
   skipped: number;
 }
 
-export function normaliseNodeList(raw: RawNodeList, stamp: RecordStamp): NormalisedNodes {
-  if (raw.version === 'v1') return collect(raw.items.map((item) => normaliseV1Item(item, stamp)));
+/** The records the table already holds, by node id. */
+export type KnownNodes = ReadonlyMap<number, NodeRecord>;
+
+/**
+ * The whole list as records. With `known` (the table's records), an attribute the API does not tell is kept
+ * from the node's known record before anything is filled in from the node name (see `build`).
+ */
+export function normaliseNodeList(raw: RawNodeList, stamp: RecordStamp, known?: KnownNodes): NormalisedNodes {
+  const knownOf = (rawId: unknown): NodeRecord | undefined => {
+    const id = known === undefined ? undefined : nodeId(rawId);
+    return id === undefined ? undefined : known?.get(id);
+  };
+  if (raw.version === 'v1') {
+    return collect(raw.items.map((item) => normaliseV1Item(item, stamp, knownOf(item.id))));
+  }
   const enterpriseById = new Map<number, V2EnterpriseNode>();
   for (const node of raw.enterprise) {
     const id = nodeId(node.id);
@@ -46,11 +59,12 @@ export function normaliseNodeList(raw: RawNodeList, stamp: RecordStamp): Normali
   for (const node of raw.nodes) {
     const id = nodeId(node.id);
     if (id !== undefined) seen.add(id);
-    candidates.push(normaliseV2Node(node, id === undefined ? undefined : enterpriseById.get(id), stamp));
+    const enterpriseNode = id === undefined ? undefined : enterpriseById.get(id);
+    candidates.push(normaliseV2Node(node, enterpriseNode, stamp, knownOf(id)));
   }
   // Enterprise nodes missing from /nodes/all still run tests: keep them with what the Enterprise list tells.
   for (const [id, node] of enterpriseById) {
-    if (!seen.has(id)) candidates.push(normaliseV2Node(node, node, stamp));
+    if (!seen.has(id)) candidates.push(normaliseV2Node(node, node, stamp, knownOf(id)));
   }
   return collect(candidates);
 }
@@ -66,7 +80,11 @@ function collect(candidates: readonly (NodeRecord | undefined)[]): NormalisedNod
 }
 
 /** A v1 item. The ASN `"AS4837"` becomes 4837. Undefined when the item has no usable id or name. */
-export function normaliseV1Item(item: V1Item, stamp: RecordStamp): NodeRecord | undefined {
+export function normaliseV1Item(
+  item: V1Item,
+  stamp: RecordStamp,
+  known?: NodeRecord,
+): NodeRecord | undefined {
   const id = nodeId(item.id);
   const name = text(item.name);
   if (id === undefined || name === undefined) return undefined;
@@ -83,6 +101,7 @@ export function normaliseV1Item(item: V1Item, stamp: RecordStamp): NodeRecord | 
       networkType: refName(item.network_type),
     },
     stamp,
+    known,
   );
 }
 
@@ -95,6 +114,7 @@ export function normaliseV2Node(
   node: V2Node | V2EnterpriseNode,
   enterprise: V2EnterpriseNode | undefined,
   stamp: RecordStamp,
+  known?: NodeRecord,
 ): NodeRecord | undefined {
   const id = nodeId(node.id);
   const name = text(node.name) ?? text(enterprise?.name);
@@ -113,6 +133,7 @@ export function normaliseV2Node(
       networkType: refName(node.networkType) ?? refName(enterprise?.networkType),
     },
     stamp,
+    known,
   );
 }
 
@@ -126,9 +147,20 @@ interface ApiFields {
   networkType: string | undefined;
 }
 
-/** Fills what the API left out from the node name and the country tables; only known values are kept. */
-function build(nodeId: number, name: string, api: ApiFields, stamp: RecordStamp): NodeRecord {
+/**
+ * The record: what the API tells; else what the node's known record had from the API (a thinner answer, such
+ * as an empty Enterprise list or API v2 after v1, never strips what the table knows); else what the node
+ * name and the country tables tell. Only known values are kept.
+ */
+function build(
+  nodeId: number,
+  name: string,
+  fromApi: ApiFields,
+  stamp: RecordStamp,
+  known: NodeRecord | undefined,
+): NodeRecord {
   const fromName = parseNodeName(name);
+  const api = known?.nodeId === nodeId ? withKnown(fromApi, known, fromName) : fromApi;
   const byName = api.country ? countryByName(api.country) : undefined;
   const byCode = fromName.countryCode ? countryByCode(fromName.countryCode) : undefined;
   const country = byName ?? byCode;
@@ -148,6 +180,48 @@ function build(nodeId: number, name: string, api: ApiFields, stamp: RecordStamp)
     updatedAt: stamp.updatedAt,
     expiresAt: stamp.expiresAt,
   };
+}
+
+/**
+ * The API's fields, completed with the known record's values where the API tells nothing. A known value that
+ * is only what the known record's own name or country gives is not kept (the new name gives it afresh: a
+ * renamed node takes its new ISP), and nothing of the location is kept once the node is in another country.
+ */
+function withKnown(api: ApiFields, known: NodeRecord, fromName: NodeNameParts): ApiFields {
+  const knownName = parseNodeName(known.name);
+  const knownByCode = knownName.countryCode ? countryByCode(knownName.countryCode) : undefined;
+  const knownCountry = (known.country ? countryByName(known.country) : undefined) ?? knownByCode;
+  const told = <T>(value: T | undefined, derived?: T): T | undefined =>
+    value === undefined || value === '' || value === derived ? undefined : value;
+  const sameCountry = isSameCountry(api.country, fromName.countryCode, known);
+  const location = <T>(value: T | undefined): T | undefined => (sameCountry ? value : undefined);
+  return {
+    asn: api.asn ?? told(known.asn),
+    city: api.city ?? location(told(known.city, knownName.city)),
+    region: api.region ?? location(told(known.region)),
+    country: api.country ?? location(told(known.country, knownByCode?.name)),
+    continent: api.continent ?? location(told(known.continent, knownCountry?.continent)),
+    isp: api.isp ?? told(known.isp, knownName.isp),
+    networkType: api.networkType ?? told(known.networkType),
+  };
+}
+
+/** False only when the API's country, or else the name's country code, places the node in another country. */
+function isSameCountry(
+  apiCountry: string | undefined,
+  nameCode: string | undefined,
+  known: NodeRecord,
+): boolean {
+  const nowCode =
+    apiCountry !== undefined
+      ? countryByName(apiCountry)?.code
+      : nameCode !== undefined
+        ? countryByCode(nameCode)?.code
+        : undefined;
+  const knownCode = known.countryCode ?? (known.country ? countryByName(known.country)?.code : undefined);
+  if (nowCode !== undefined && knownCode !== undefined) return nowCode === knownCode;
+  // A country outside the tables: compare the names as given.
+  return apiCountry === undefined || known.country === undefined || apiCountry === known.country;
 }
 
 /** Drops the keys whose value is undefined, so records compare and serialise the same way wherever made. */

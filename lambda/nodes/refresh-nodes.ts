@@ -1,6 +1,7 @@
 // One refresh of the nodes table: fetch the whole node list, check it is believable against what the
 // table holds, then upsert every node with fresh stamps. Nothing is ever deleted (stale nodes expire through
-// the table's TTL), and nothing is written unless the whole list arrived and passed the checks.
+// the table's TTL), nothing is written unless the whole list arrived and passed the checks, and no attribute
+// the table knows is blanked out by an answer that does not tell it (an empty Enterprise list, API v2 after v1).
 
 import type { NodeListSource } from '../catchpoint/api-client.js';
 import { isExpired, type NodeRecord } from './node-record.js';
@@ -29,7 +30,7 @@ export interface RefreshResult {
   fetched: number;
   /** Records upserted: every usable node, so that each one's expiry moves forward. */
   written: number;
-  /** Of those written, the ones whose attributes (stamps aside) were already in the table. */
+  /** Of those written, the ones whose attributes (stamps aside) were already in the table as written. */
   unchanged: number;
   /** Of those written, the ones the table did not hold. */
   added: number;
@@ -111,7 +112,8 @@ export async function refreshNodes(options: RefreshOptions): Promise<RefreshResu
     );
   }
 
-  const { records, skipped } = normaliseNodeList(raw, recordStamp(now(), options.ttlDays));
+  const stamp = recordStamp(now(), options.ttlDays);
+  const { records, skipped } = normaliseNodeList(raw, stamp);
   const fetched = records.length + skipped;
 
   let existing: NodeRecord[];
@@ -144,26 +146,29 @@ export async function refreshNodes(options: RefreshOptions): Promise<RefreshResu
     );
   }
 
+  // Normalised again, now with what the table holds: an attribute the answer does not tell keeps its known
+  // value. Expired records count too; what they say is still the last thing known about the node.
   const byId = new Map(existing.map((record) => [record.nodeId, record]));
+  const toWrite = normaliseNodeList(raw, stamp, byId).records;
   let unchanged = 0;
   let added = 0;
-  for (const record of records) {
+  for (const record of toWrite) {
     const before = byId.get(record.nodeId);
     if (before === undefined) added++;
     else if (sameAttributes(before, record)) unchanged++;
   }
 
   try {
-    await options.store.putMany(records);
+    await options.store.putMany(toWrite);
   } catch (error) {
     throw new RefreshError(
-      `writing ${records.length} nodes to the table failed: ${messageOf(error)}`,
+      `writing ${toWrite.length} nodes to the table failed: ${messageOf(error)}`,
       'write-failed',
       { ...counts, durationMs: elapsed() },
       { cause: error },
     );
   }
-  return { ...counts, written: records.length, unchanged, added, durationMs: elapsed() };
+  return { ...counts, written: toWrite.length, unchanged, added, durationMs: elapsed() };
 }
 
 function messageOf(error: unknown): string {

@@ -330,6 +330,45 @@ describe('refresh handler, API v1', () => {
   });
 });
 
+describe('refresh handler, switching credentials', () => {
+  it('from v1 to v2 leaves the region and ISP that only v1 tells in the table', async () => {
+    ssmStandIn.parameters.set(PARAMETER, { value: V1_SECRET });
+    await handler()();
+    const afterV1 = await snapshot();
+    assert.deepEqual(
+      afterV1.map((r) => [r.nodeId, r.region, r.isp]),
+      [
+        [77, 'Osaka', 'KDDI'],
+        [79, 'São Paulo', 'Claro S.A.'],
+        [81, 'Hesse', 'Amazon.com, Inc.'],
+      ],
+    );
+
+    ssmStandIn.parameters.set(PARAMETER, { value: V2_SECRET });
+    catchpoint.data.enterprise = [];
+    nowMs += HOUR;
+    const result = await handler()();
+    assert.equal(result.apiVersion, 'v2');
+    const rows = await snapshot();
+    assert.deepEqual(
+      rows.map((r) => [r.nodeId, r.region, r.isp, r.continent]),
+      [
+        [77, 'Osaka', 'KDDI', 'Asia'],
+        [79, 'São Paulo', 'Claro S.A.', 'South America'],
+        [80, undefined, 'Telstra', 'Oceania'],
+        [81, 'Hesse', 'Amazon.com, Inc.', 'Europe'],
+      ],
+    );
+    const frankfurt = rows.find((r) => r.nodeId === 81)!;
+    assert.deepEqual(
+      { ...frankfurt, updatedAt: '', expiresAt: 0 },
+      { ...afterV1.find((r) => r.nodeId === 81)!, updatedAt: '', expiresAt: 0 },
+    );
+    assert.equal(frankfurt.expiresAt, nowMs / 1000 + 7 * 86_400);
+    assert.deepEqual([result.written, result.unchanged, result.added], [3, 2, 1]);
+  });
+});
+
 describe('refresh handler, failures leave the table exactly as it was', () => {
   it('a refused API key (and the next run reads the parameter again)', async () => {
     const before = await seedTable();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Item, V2EnterpriseNode, V2Node } from '../../lambda/catchpoint/node-api-types.js';
+import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import {
   canonicalContinent,
   normaliseNodeList,
@@ -216,6 +217,68 @@ describe('normaliseNodeList, API v2', () => {
     assert.equal(odd?.country, 'Atlantis');
     assert.equal(odd?.countryCode, 'KR');
     assert.equal(odd?.continent, 'Asia');
+  });
+});
+
+describe('normaliseNodeList with the known records of the table', () => {
+  const earlier = recordStamp(NOW - 86_400_000, 7);
+  const knownOf = (record: NodeRecord | undefined) => new Map(record ? [[record.nodeId, record]] : []);
+
+  it('keeps what only the API told and the new answer does not', () => {
+    const [known] = normaliseNodeList(
+      { version: 'v1', items: fixtureNodes().v1Items.slice(2) },
+      earlier,
+    ).records;
+    const v2 = { id: 81, name: 'Frankfurt, DE - AWS', country: { id: 80, name: 'Germany' } };
+    const { records } = normaliseNodeList(
+      { version: 'v2', nodes: [v2], enterprise: [] },
+      stamp,
+      knownOf(known),
+    );
+    assert.deepEqual(records, [{ ...known, ...STAMPS }]);
+  });
+
+  it('lets a renamed node take its new name’s ISP and city when the old ones came from the old name', () => {
+    const [known] = normaliseNodeList(
+      { version: 'v2', nodes: [{ id: 5, name: 'Lyon, FR - SFR' }], enterprise: [] },
+      earlier,
+    ).records;
+    assert.equal(known?.isp, 'SFR');
+    const renamed = { id: 5, name: 'Lille, FR - Bouygues' };
+    const { records } = normaliseNodeList(
+      { version: 'v2', nodes: [renamed], enterprise: [] },
+      stamp,
+      knownOf(known),
+    );
+    assert.equal(records[0]?.isp, 'Bouygues');
+    assert.equal(records[0]?.city, 'Lille');
+  });
+
+  it('keeps nothing of the location once the node is in another country', () => {
+    const [known] = normaliseNodeList(
+      { version: 'v1', items: fixtureNodes().v1Items.slice(2) },
+      earlier,
+    ).records;
+    const moved = { id: 81, name: 'Paris, FR - AWS', country: { id: 70, name: 'France' } };
+    const { records } = normaliseNodeList(
+      { version: 'v2', nodes: [moved], enterprise: [] },
+      stamp,
+      knownOf(known),
+    );
+    assert.deepEqual(records, [
+      {
+        nodeId: 81,
+        name: 'Paris, FR - AWS',
+        asn: 16509,
+        city: 'Paris',
+        country: 'France',
+        countryCode: 'FR',
+        continent: 'Europe',
+        isp: 'Amazon.com, Inc.',
+        networkType: 'PublicCloud',
+        ...STAMPS,
+      },
+    ]);
   });
 });
 

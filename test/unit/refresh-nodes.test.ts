@@ -195,6 +195,96 @@ describe('refreshNodes', () => {
   });
 });
 
+describe('refreshNodes never strips what the table knows', () => {
+  const HOUR_AGO = recordStamp(NOW - 3_600_000, 7);
+  const fresh = { updatedAt: new Date(NOW).toISOString(), expiresAt: NOW / 1000 + 7 * DAY };
+
+  it('a v2 refresh after a v1 one leaves the v1 region and ISP in place, with fresh stamps', async () => {
+    const { v1Items, v2Nodes } = fixtureNodes();
+    const probe = {
+      id: 6,
+      name: 'Mobile probe 6',
+      asn: { value: 'AS3209' },
+      isp: { id: 1, name: 'Vodafone' },
+      region: { id: 2, name: 'Bavaria' },
+      country: { id: 3, name: 'Germany' },
+      continent: { id: 4, name: 'Europe' },
+    };
+    const v1Table = normaliseNodeList({ version: 'v1', items: [...v1Items, probe] }, HOUR_AGO).records;
+    const store = new MemoryStore(v1Table);
+    assert.equal(store.rows.get(81)?.region, 'Hesse');
+    assert.equal(store.rows.get(81)?.isp, 'Amazon.com, Inc.');
+
+    // API v2 without an Enterprise list: no region, no ISP (a public node's only comes from its name).
+    const nodes = [...v2Nodes, { id: 6, name: 'Mobile probe 6', country: { id: 3, name: 'Germany' } }];
+    const result = await refreshNodes({
+      source: source({ version: 'v2', nodes, enterprise: [] }),
+      store,
+      ttlDays: 7,
+      now: () => NOW,
+    });
+
+    assert.deepEqual(store.rows.get(81), {
+      nodeId: 81,
+      name: 'Frankfurt, DE - AWS',
+      asn: 16509,
+      city: 'Frankfurt',
+      region: 'Hesse',
+      country: 'Germany',
+      countryCode: 'DE',
+      continent: 'Europe',
+      isp: 'Amazon.com, Inc.',
+      networkType: 'PublicCloud',
+      ...fresh,
+    });
+    assert.deepEqual(store.rows.get(6), {
+      nodeId: 6,
+      name: 'Mobile probe 6',
+      asn: 3209,
+      region: 'Bavaria',
+      country: 'Germany',
+      countryCode: 'DE',
+      continent: 'Europe',
+      isp: 'Vodafone',
+      ...fresh,
+    });
+    assert.equal(store.rows.get(77)?.region, 'Osaka');
+    assert.equal(store.rows.get(77)?.isp, 'KDDI');
+    // Compared after the merge: the v1 nodes come out as they were; 80 is new; 79 is not in the answer.
+    assert.deepEqual(
+      { written: result.written, unchanged: result.unchanged, added: result.added },
+      { written: 4, unchanged: 3, added: 1 },
+    );
+    assert.deepEqual(
+      store.rows.get(79),
+      v1Table.find((r) => r.nodeId === 79),
+    );
+  });
+
+  it('an empty Enterprise list leaves ISP, state and continent of the Enterprise nodes', async () => {
+    const { v2Nodes, enterprise } = fixtureNodes();
+    const store = new MemoryStore(
+      normaliseNodeList({ version: 'v2', nodes: v2Nodes, enterprise }, HOUR_AGO).records,
+    );
+    const before = store.rows.get(9001)!;
+    assert.equal(before.isp, 'Verizon Business');
+    // 9001 also in /nodes/all this time, so its name ("… - Acme Office") is at hand: the table's ISP still wins.
+    const ashburn = {
+      id: 9001,
+      name: 'Ashburn, US - Acme Office',
+      country: { id: 224, name: 'United States' },
+    };
+    const result = await refreshNodes({
+      source: source({ version: 'v2', nodes: [...v2Nodes, ashburn], enterprise: [] }),
+      store,
+      ttlDays: 7,
+      now: () => NOW,
+    });
+    assert.deepEqual(store.rows.get(9001), { ...before, ...fresh });
+    assert.equal(result.unchanged, 4);
+  });
+});
+
 describe('sameAttributes', () => {
   it('ignores the stamps and treats absent and empty alike', () => {
     const [a] = tableOf(1, NOW);
