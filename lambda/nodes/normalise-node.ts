@@ -150,7 +150,9 @@ interface ApiFields {
 /**
  * The record: what the API tells; else what the node's known record had from the API (a thinner answer, such
  * as an empty Enterprise list or API v2 after v1, never strips what the table knows); else what the node
- * name and the country tables tell. Only known values are kept.
+ * name and the country tables tell. Only known values are kept. The country is named as the metrics name
+ * it (lambda/metrics/countries.ts: "South Korea", not the API's "Korea, Republic of"), so that a node's
+ * series do not depend on whether the push path found it in the table.
  */
 function build(
   nodeId: number,
@@ -171,7 +173,7 @@ function build(
       asn: api.asn,
       city: api.city ?? fromName.city,
       region: api.region,
-      country: api.country ?? byCode?.name,
+      country: byName?.name ?? api.country ?? byCode?.name,
       countryCode: country?.code,
       continent: canonicalContinent(api.continent) ?? country?.continent,
       isp: api.isp ?? fromName.isp,

@@ -220,6 +220,30 @@ describe('normaliseNodeList, API v2', () => {
   });
 });
 
+describe('country names', () => {
+  it('names the country as the metrics do, whatever the API’s spelling (v1 and v2)', () => {
+    const v1 = normaliseV1Item(
+      { id: 1, name: 'Seoul, KR - KT', country: { id: 1, name: 'Korea, Republic of' } },
+      stamp,
+    );
+    const v2 = normaliseV2Node(
+      { id: 2, name: 'Seoul, KR - KT', country: { id: 1, name: 'Korea, Republic of' } },
+      undefined,
+      stamp,
+    );
+    const fromCode = normaliseV2Node({ id: 3, name: 'Seoul, KR - KT' }, undefined, stamp);
+    for (const record of [v1, v2, fromCode]) {
+      assert.equal(record?.country, 'South Korea');
+      assert.equal(record?.countryCode, 'KR');
+    }
+    const usa = normaliseV1Item(
+      { id: 4, name: 'Probe', country: { name: 'United States of America' } },
+      stamp,
+    );
+    assert.equal(usa?.country, 'United States');
+  });
+});
+
 describe('normaliseNodeList with the known records of the table', () => {
   const earlier = recordStamp(NOW - 86_400_000, 7);
   const knownOf = (record: NodeRecord | undefined) => new Map(record ? [[record.nodeId, record]] : []);
@@ -276,6 +300,33 @@ describe('normaliseNodeList with the known records of the table', () => {
         continent: 'Europe',
         isp: 'Amazon.com, Inc.',
         networkType: 'PublicCloud',
+        ...STAMPS,
+      },
+    ]);
+  });
+
+  it('takes a known record of the old spelling to the metrics’ country name', () => {
+    const known: NodeRecord = {
+      nodeId: 9,
+      name: 'Probe 9',
+      country: 'Korea, Republic of',
+      countryCode: 'KR',
+      region: 'Seoul',
+      ...earlier,
+    };
+    const { records } = normaliseNodeList(
+      { version: 'v2', nodes: [{ id: 9, name: 'Probe 9' }], enterprise: [] },
+      stamp,
+      knownOf(known),
+    );
+    assert.deepEqual(records, [
+      {
+        nodeId: 9,
+        name: 'Probe 9',
+        region: 'Seoul',
+        country: 'South Korea',
+        countryCode: 'KR',
+        continent: 'Asia',
         ...STAMPS,
       },
     ]);
