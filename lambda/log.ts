@@ -5,5 +5,3 @@ export interface Log {
   warn(message: string, ...attributes: Record<string, unknown>[]): void;
   error(message: string, ...attributes: Record<string, unknown>[]): void;
 }
-
-export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };

@@ -2,7 +2,7 @@
 // nodes and spool tables, the push handler behind a local HTTP server, spool replay and node refresh timers.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CatchpointClientOptions } from '../catchpoint/api-client.js';
-import { ConfigError, httpUrl, positiveInt, readPushConfig } from '../config.js';
+import { ConfigError, positiveInt, readPushConfig } from '../config.js';
 import { NodeTable } from '../nodes/node-table.js';
 import { readNodesFile } from '../nodes/nodes-file.js';
 import { createLogger, createMetrics } from '../observability.js';
@@ -49,18 +49,19 @@ export interface LocalBridgeOptions {
 export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {}): Promise<LocalBridge> {
   const logger = options.logger ?? createLogger('push');
   const port = readPort(env.PORT);
-  const openTsdbUrl = env.OPENTSDB_URL?.trim() ? httpUrl('OPENTSDB_URL', env.OPENTSDB_URL.trim()) : undefined;
   const replayIntervalMs = positiveInt(env, 'REPLAY_INTERVAL_SECONDS', 60) * 1000;
   const token = env.PUSH_TOKEN?.trim();
   const config = readPushConfig(
     {
       ...env,
       NODES_TABLE: LOCAL_NODES_TABLE,
-      SPOOL_TABLE: openTsdbUrl ? LOCAL_SPOOL_TABLE : undefined,
+      // The spool exists only where there is an OpenTSDB to replay into.
+      SPOOL_TABLE: env.OPENTSDB_URL?.trim() ? LOCAL_SPOOL_TABLE : undefined,
       PUSH_TOKEN_HASHES: token ? sha256Hex(token) : undefined,
     },
     true,
   );
+  const openTsdbUrl = config.openTsdbUrl;
 
   const dynamo = await startEmbeddedDynamo();
   const stops: (() => void)[] = [];

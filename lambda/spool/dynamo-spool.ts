@@ -15,6 +15,9 @@ import type { Spool } from '../push/push-service.js';
 /** Spool entries older than this are dropped by DynamoDB's TTL. */
 export const SPOOL_RETENTION_DAYS = 14;
 
+/** Most entries one replay looks at (about 40 scan pages): a bigger backlog drains over several runs. */
+export const SPOOL_SCAN_LIMIT = 20_000;
+
 export interface SpoolEntryHead {
   runKey: string;
   spooledAtMs: number;
@@ -56,8 +59,11 @@ export class DynamoSpool implements Spool {
     }
   }
 
-  /** Every entry's key and age, oldest first. The spool is small unless OpenTSDB is away for long. */
-  async heads(): Promise<SpoolEntryHead[]> {
+  /**
+   * Entries' keys and ages, oldest first: every entry, or the oldest of the first `limit` a scan finds. The
+   * spool is small unless OpenTSDB was away for long; the limit keeps one replay's scan within its time.
+   */
+  async heads(limit = SPOOL_SCAN_LIMIT): Promise<SpoolEntryHead[]> {
     const heads: SpoolEntryHead[] = [];
     let startKey: Record<string, AttributeValue> | undefined;
     do {
@@ -66,6 +72,7 @@ export class DynamoSpool implements Spool {
           TableName: this.tableName,
           ProjectionExpression: 'runKey, spooledAt',
           ExclusiveStartKey: startKey,
+          Limit: Math.min(1000, limit - heads.length),
         }),
       );
       for (const item of page.Items ?? []) {
@@ -73,7 +80,7 @@ export class DynamoSpool implements Spool {
         if (runKey) heads.push({ runKey, spooledAtMs: Number(item.spooledAt?.N ?? 0) });
       }
       startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    } while (startKey && heads.length < limit);
     return heads.sort((a, b) => a.spooledAtMs - b.spooledAtMs || a.runKey.localeCompare(b.runKey));
   }
 

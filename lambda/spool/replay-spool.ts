@@ -19,7 +19,7 @@ export interface ReplayResult {
   datapoints: number;
   /** Points OpenTSDB refused for good; their entries are deleted, since a resend cannot help. */
   rejected: number;
-  /** Entries still in the spool. */
+  /** Entries still in the spool (at least this many when the scan stopped at its limit). */
   depth: number;
   /** Age of the oldest entry left, in seconds (0 when the spool is empty). */
   oldestAgeSeconds: number;
