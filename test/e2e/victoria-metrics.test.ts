@@ -79,7 +79,66 @@ describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics'
         `${id}: ${got.values[0]} vs ${want.value}`,
       );
     }
-    // A few series spelled out, so that the comparison above cannot agree with itself by accident.
+    // Spelled out from metrics.md, so that the comparison above cannot agree with itself by accident:
+    // 20 + 8 + 15 + 17 + 18 + 33 series for the six fixtures, and one series of each fixture by hand.
+    assert.equal(actual.size, 111);
+    const six = (
+      testid: string,
+      nodeid: string,
+      asn: string,
+      continent: string,
+      country: string,
+      isp: string,
+    ) => ({
+      testid,
+      nodeid,
+      asn,
+      continent,
+      country,
+      isp,
+    });
+    const byHand: [string, Record<string, string>, number, string][] = [
+      [
+        'catchpoint.timing.ssl',
+        six('90002', '77', '2516', 'Asia', 'Japan', 'KDDI'),
+        40,
+        '2026-11-24T12:08:12Z',
+      ],
+      [
+        'catchpoint.error.by_node',
+        { testid: '90001', nodeid: '78', error: 'NXDOMAIN' },
+        1,
+        '2026-11-24T12:05:33Z',
+      ],
+      [
+        'catchpoint.rtt.by_region',
+        { testid: '90001', nodeid: '77', region: 'Osaka' },
+        23,
+        '2026-11-24T12:04:12Z',
+      ],
+      [
+        'catchpoint.ping.round_trip_time_avg',
+        six('90004', '80', '1221', 'Oceania', 'Australia', 'Telstra'),
+        181.5,
+        '2026-11-24T12:20:01Z',
+      ],
+      [
+        'catchpoint.traceroute.hops',
+        six('90005', '81', '16509', 'Europe', 'Germany', 'Amazon.com_Inc.'),
+        3,
+        '2026-11-24T12:30:07Z',
+      ],
+      [
+        'catchpoint.timing.content_type.image',
+        six('90003', '79', '28573', 'South_America', 'Brazil', 'Claro_S.A.'),
+        3100,
+        '2026-11-24T12:15:55Z',
+      ],
+    ];
+    for (const [metric, tags, value, time] of byHand) {
+      const got = actual.get(seriesId(metric, tags));
+      assert.deepEqual(got, { values: [value], timestamps: [Date.parse(time)] }, metric);
+    }
     assert.deepEqual(
       actual.get(seriesId('catchpoint.rtt.by_isp', { testid: '90003', nodeid: '79', isp: 'Claro_S.A.' }))
         ?.values,
