@@ -4,6 +4,7 @@ import type { V1Item, V2EnterpriseNode, V2Node } from '../../lambda/catchpoint/n
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import {
   canonicalContinent,
+  MAX_ASN,
   normaliseNodeList,
   normaliseV1Item,
   normaliseV2Node,
@@ -336,13 +337,44 @@ describe('normaliseNodeList with the known records of the table', () => {
 describe('parseAsn', () => {
   it('reads the AS number with or without its prefix', () => {
     assert.equal(parseAsn('AS4837'), 4837);
-    assert.equal(parseAsn('as 4837'), 4837);
+    assert.equal(parseAsn('as4837'), 4837);
+    assert.equal(parseAsn(' AS4837 '), 4837);
     assert.equal(parseAsn(' 4837 '), 4837);
+    assert.equal(parseAsn('0004837'), 4837);
     assert.equal(parseAsn(4837), 4837);
-    assert.equal(parseAsn('AS4294967295'), 4294967295);
+    assert.equal(parseAsn('AS4294967295'), MAX_ASN);
+    assert.equal(parseAsn(MAX_ASN), MAX_ASN);
+    assert.equal(parseAsn(1), 1);
   });
   it('gives undefined for anything that is not an AS number', () => {
-    for (const value of ['AS', '', 'ASX1', 'AS-1', 'AS4294967296', 0, -1, 1.5, null, undefined, {}]) {
+    for (const value of [
+      'AS 4837',
+      'as\t4837',
+      'AS',
+      '',
+      ' ',
+      'ASX1',
+      'AS-1',
+      '-1',
+      '+4837',
+      '4837.0',
+      '4 837',
+      'AS4294967296',
+      '12345678901',
+      'AS0',
+      0,
+      -1,
+      1.5,
+      MAX_ASN + 1,
+      2 ** 64,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      null,
+      undefined,
+      true,
+      {},
+      [4837],
+    ]) {
       assert.equal(parseAsn(value), undefined, String(value));
     }
   });
