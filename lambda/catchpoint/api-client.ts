@@ -8,9 +8,9 @@ import {
   catchpointMessage,
   type HttpAnswer,
   type HttpOptions,
-  isRecord,
   messageSuffix,
 } from './api-http.js';
+import { isObject, type JsonObject } from './json-fields.js';
 import type { RawNodeList, V1Item, V2EnterpriseNode, V2Node } from './node-api-types.js';
 
 export type { ApiErrorKind, HttpOptions, RetryNotice } from './api-http.js';
@@ -88,7 +88,7 @@ export class CatchpointV2Client implements NodeListSource {
   }
 
   /** The `data` of a v2 envelope; throws with Catchpoint's message on any failure the envelope reports. */
-  private async get(path: string): Promise<Record<string, unknown>> {
+  private async get(path: string): Promise<JsonObject> {
     const answer = await this.http.send({
       method: 'GET',
       path,
@@ -109,7 +109,7 @@ export class CatchpointV2Client implements NodeListSource {
       );
     }
     const envelope = answer.json;
-    if (!isRecord(envelope)) {
+    if (!isObject(envelope)) {
       throw new CatchpointApiError(
         `Catchpoint GET ${path} answered ${answer.status} without a JSON object`,
         'response',
@@ -123,7 +123,7 @@ export class CatchpointV2Client implements NodeListSource {
         answer.status,
       );
     }
-    if (!isRecord(envelope.data)) {
+    if (!isObject(envelope.data)) {
       throw new CatchpointApiError(`Catchpoint GET ${path} answered without "data"`, 'response');
     }
     return envelope.data;
@@ -215,7 +215,7 @@ export class CatchpointV1Client implements NodeListSource {
       );
     }
     const body = answer.json;
-    const value = isRecord(body) ? body.access_token : undefined;
+    const value = isObject(body) ? body.access_token : undefined;
     if (answer.status < 200 || answer.status > 299 || typeof value !== 'string' || value === '') {
       throw new CatchpointApiError(
         `Catchpoint POST ${path} answered ${answer.status} without an access_token${messageSuffix(answer)}`,
@@ -223,7 +223,7 @@ export class CatchpointV1Client implements NodeListSource {
         answer.status,
       );
     }
-    const expiresIn = isRecord(body) && typeof body.expires_in === 'number' ? body.expires_in : 1800;
+    const expiresIn = isObject(body) && typeof body.expires_in === 'number' ? body.expires_in : 1800;
     // Renew a minute early (or halfway, for short-lived tokens) so a token never expires mid-run.
     const marginSeconds = Math.min(60, expiresIn / 2);
     this.token = { value, renewAtMs: this.now() + (expiresIn - marginSeconds) * 1000 };
@@ -231,12 +231,12 @@ export class CatchpointV1Client implements NodeListSource {
   }
 }
 
-function nodeArray(data: Record<string, unknown>, path: string): Record<string, unknown>[] {
+function nodeArray(data: JsonObject, path: string): JsonObject[] {
   if (!Array.isArray(data.nodes)) {
     throw new CatchpointApiError(`Catchpoint GET ${path} answered without data.nodes`, 'response');
   }
   // A malformed entry stays in the list as an empty node, so the refresh counts it as skipped.
-  return data.nodes.map((node) => (isRecord(node) ? node : {}));
+  return data.nodes.map((node) => (isObject(node) ? node : {}));
 }
 
 function itemArray(answer: HttpAnswer, path: string): V1Item[] {
@@ -248,12 +248,12 @@ function itemArray(answer: HttpAnswer, path: string): V1Item[] {
     );
   }
   const body = answer.json;
-  if (!isRecord(body) || !Array.isArray(body.items)) {
+  if (!isObject(body) || !Array.isArray(body.items)) {
     throw new CatchpointApiError(
       `Catchpoint GET ${path} answered ${answer.status} without "items"${messageSuffix(answer)}`,
       'response',
       answer.status,
     );
   }
-  return body.items.map((item) => (isRecord(item) ? item : {})) as V1Item[];
+  return body.items.map((item) => (isObject(item) ? item : {})) as V1Item[];
 }

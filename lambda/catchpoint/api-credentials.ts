@@ -1,6 +1,8 @@
 // Catchpoint REST API credentials: a v2 static API key, or a v1 OAuth client id + secret.
 // Errors name what is wrong, never the values: they end up in logs.
 
+import { isObject } from './json-fields.js';
+
 export type CatchpointCredentials =
   | { version: 'v2'; apiKey: string }
   | { version: 'v1'; clientId: string; clientSecret: string };
@@ -25,14 +27,13 @@ export function parseCredentials(json: string, source: string): CatchpointCreden
       `${source} is not JSON: expected {"apiKey":"…"} or {"clientId":"…","clientSecret":"…"}`,
     );
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isObject(value)) {
     throw new CredentialsError(
       `${source} must be a JSON object with "apiKey", or "clientId" and "clientSecret"`,
     );
   }
-  const fields = value as Record<string, unknown>;
   return fromFields(
-    { apiKey: fields.apiKey, clientId: fields.clientId, clientSecret: fields.clientSecret },
+    { apiKey: value.apiKey, clientId: value.clientId, clientSecret: value.clientSecret },
     source,
     { apiKey: '"apiKey"', clientId: '"clientId"', clientSecret: '"clientSecret"' },
   );

@@ -2,6 +2,8 @@
 // timeout, 429/5xx/network failures retried with backoff (Retry-After honoured), and errors that carry
 // Catchpoint's own message. Clock, sleep and fetch are injected so tests run without waiting.
 
+import { isObject } from './json-fields.js';
+
 export type ApiErrorKind =
   /** Credentials refused (401/403, a refused token request, an expired token that could not be renewed). */
   | 'auth'
@@ -247,11 +249,11 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
  */
 export function catchpointMessage(answer: Pick<HttpAnswer, 'json' | 'text'>): string | undefined {
   const body = answer.json;
-  if (isRecord(body)) {
+  if (isObject(body)) {
     const messages: string[] = [];
     if (Array.isArray(body.errors)) {
       for (const error of body.errors) {
-        if (isRecord(error) && typeof error.message === 'string' && error.message.trim()) {
+        if (isObject(error) && typeof error.message === 'string' && error.message.trim()) {
           messages.push(error.message.trim());
         } else if (typeof error === 'string' && error.trim()) messages.push(error.trim());
       }
@@ -298,8 +300,4 @@ function describeNetworkError(error: unknown): string {
         : cause.message
       : '';
   return causeText ? `${error.message} (${causeText})` : error.message;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

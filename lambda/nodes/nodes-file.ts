@@ -3,6 +3,7 @@
 // array of raw v1/v2 nodes or of normalised NodeRecords (what writeNodesFile writes), mixed if need be.
 
 import { readFile, writeFile } from 'node:fs/promises';
+import { isObject, type JsonObject } from '../catchpoint/json-fields.js';
 import type { V1Item, V2EnterpriseNode, V2Node } from '../catchpoint/node-api-types.js';
 import type { NodeRecord } from './node-record.js';
 import {
@@ -59,7 +60,7 @@ export function parseNodesFile(text: string, path: string, options: ReadNodesOpt
   const stamp = recordStamp(options.now ?? Date.now(), options.ttlDays ?? 7);
   const byId = new Map<number, NodeRecord>();
   for (const entry of entries) {
-    const record = isRecord(entry) ? toRecord(entry, stamp) : undefined;
+    const record = isObject(entry) ? toRecord(entry, stamp) : undefined;
     if (record) byId.set(record.nodeId, record);
   }
   return [...byId.values()];
@@ -75,14 +76,14 @@ export async function writeNodesFile(path: string, records: readonly NodeRecord[
 
 function nodeEntries(json: unknown): unknown[] | undefined {
   if (Array.isArray(json)) return json;
-  if (!isRecord(json)) return undefined;
+  if (!isObject(json)) return undefined;
   if (Array.isArray(json.items)) return json.items;
   if (Array.isArray(json.nodes)) return json.nodes;
-  if (isRecord(json.data) && Array.isArray(json.data.nodes)) return json.data.nodes;
+  if (isObject(json.data) && Array.isArray(json.data.nodes)) return json.data.nodes;
   return undefined;
 }
 
-function toRecord(entry: Record<string, unknown>, stamp: RecordStamp): NodeRecord | undefined {
+function toRecord(entry: JsonObject, stamp: RecordStamp): NodeRecord | undefined {
   if ('nodeId' in entry) return fromNodeRecord(entry, stamp);
   if (looksLikeV1(entry)) return normaliseV1Item(entry as V1Item, stamp);
   // A v2 node, from /nodes/all or from the Enterprise list (whose extra fields it then reads itself).
@@ -90,15 +91,15 @@ function toRecord(entry: Record<string, unknown>, stamp: RecordStamp): NodeRecor
 }
 
 /** v1 items use snake_case and `asn.value`; v2 nodes use camelCase and `asn.id`. */
-function looksLikeV1(entry: Record<string, unknown>): boolean {
+function looksLikeV1(entry: JsonObject): boolean {
   if (['network_type', 'ip_ranges', 'isp', 'region', 'coordinates'].some((key) => key in entry)) return true;
-  return isRecord(entry.asn) && 'value' in entry.asn;
+  return isObject(entry.asn) && 'value' in entry.asn;
 }
 
 const TEXT_FIELDS = ['city', 'region', 'country', 'countryCode', 'continent', 'isp', 'networkType'] as const;
 
 /** An already-normalised record (as writeNodesFile writes it), checked field by field and re-stamped. */
-function fromNodeRecord(entry: Record<string, unknown>, stamp: RecordStamp): NodeRecord | undefined {
+function fromNodeRecord(entry: JsonObject, stamp: RecordStamp): NodeRecord | undefined {
   const nodeId = entry.nodeId;
   const name = typeof entry.name === 'string' ? entry.name.trim() : '';
   if (typeof nodeId !== 'number' || !Number.isSafeInteger(nodeId) || nodeId <= 0 || name === '')
@@ -114,8 +115,4 @@ function fromNodeRecord(entry: Record<string, unknown>, stamp: RecordStamp): Nod
     record.updatedAt = entry.updatedAt;
   }
   return record;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
