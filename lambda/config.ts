@@ -37,12 +37,21 @@ export interface PushConfig {
   spoolTable: string | undefined;
 }
 
-export interface RefreshConfig {
-  nodesTable: string;
+/** What every node refresh reads (the Lambda, `npm start`'s, `npm run nodes`), whatever its credentials. */
+export interface CatchpointApiSettings {
+  /** Base URL of Catchpoint's REST API, without a trailing slash (CATCHPOINT_API_URL). */
   catchpointApiUrl: string;
+  /** Days until a node no longer listed expires (NODE_TTL_DAYS). */
+  nodeTtlDays: number;
+}
+
+export const DEFAULT_CATCHPOINT_API_URL = 'https://io.catchpoint.com';
+export const DEFAULT_NODE_TTL_DAYS = 7;
+
+export interface RefreshConfig extends CatchpointApiSettings {
+  nodesTable: string;
   /** SSM SecureString holding {"apiKey"} or {"clientId","clientSecret"}. */
   credentialsParameter: string;
-  nodeTtlDays: number;
 }
 
 export interface ReplayConfig {
@@ -147,19 +156,26 @@ export function readPushConfig(env: Env, local = false): PushConfig {
   };
 }
 
+/** CATCHPOINT_API_URL (default https://io.catchpoint.com) and NODE_TTL_DAYS (default 7), validated. */
+export function readCatchpointApiSettings(env: Env): CatchpointApiSettings {
+  return {
+    catchpointApiUrl: httpUrl(
+      'CATCHPOINT_API_URL',
+      optional(env, 'CATCHPOINT_API_URL') ?? DEFAULT_CATCHPOINT_API_URL,
+    ),
+    nodeTtlDays: positiveInt(env, 'NODE_TTL_DAYS', DEFAULT_NODE_TTL_DAYS),
+  };
+}
+
 export function readRefreshConfig(env: Env): RefreshConfig {
   return {
     nodesTable: required(env, 'NODES_TABLE', 'name the DynamoDB table of Catchpoint nodes'),
-    catchpointApiUrl: httpUrl(
-      'CATCHPOINT_API_URL',
-      optional(env, 'CATCHPOINT_API_URL') ?? 'https://io.catchpoint.com',
-    ),
     credentialsParameter: required(
       env,
       'CATCHPOINT_CREDENTIALS_PARAMETER',
       'name the SSM SecureString parameter with the Catchpoint API credentials',
     ),
-    nodeTtlDays: positiveInt(env, 'NODE_TTL_DAYS', 7),
+    ...readCatchpointApiSettings(env),
   };
 }
 

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { createCatchpointClient } from '../lambda/catchpoint/api-client.js';
 import { credentialsFromEnv } from '../lambda/catchpoint/api-credentials.js';
-import { httpUrl, positiveInt } from '../lambda/config.js';
+import { readCatchpointApiSettings } from '../lambda/config.js';
 import { writeNodesFile } from '../lambda/nodes/nodes-file.js';
 import { normaliseNodeList, recordStamp } from '../lambda/nodes/normalise-node.js';
 
@@ -37,20 +37,14 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const baseUrl = httpUrl(
-    'CATCHPOINT_API_URL',
-    env.CATCHPOINT_API_URL?.trim() || 'https://io.catchpoint.com',
-  );
+  const { catchpointApiUrl, nodeTtlDays } = readCatchpointApiSettings(env);
   const client = createCatchpointClient(credentials, {
-    baseUrl,
+    baseUrl: catchpointApiUrl,
     onRetry: (retry) =>
       console.error(`retrying ${retry.method} ${retry.path} in ${retry.delayMs} ms: ${retry.reason}`),
   });
   const raw = await client.fetchNodes();
-  const { records, skipped } = normaliseNodeList(
-    raw,
-    recordStamp(Date.now(), positiveInt(env, 'NODE_TTL_DAYS', 7)),
-  );
+  const { records, skipped } = normaliseNodeList(raw, recordStamp(Date.now(), nodeTtlDays));
   await writeNodesFile(values.out, records);
   console.error(
     `wrote ${records.length} nodes (API ${credentials.version}${skipped > 0 ? `, ${skipped} skipped` : ''}) to ${values.out}`,

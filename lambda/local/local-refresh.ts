@@ -4,7 +4,7 @@
 
 import { type CatchpointClientOptions, createCatchpointClient } from '../catchpoint/api-client.js';
 import { CredentialsError, credentialsFromEnv } from '../catchpoint/api-credentials.js';
-import { ConfigError, httpUrl, positiveInt } from '../config.js';
+import { ConfigError, readCatchpointApiSettings } from '../config.js';
 import type { Log } from '../log.js';
 import {
   failureAttributes,
@@ -46,13 +46,9 @@ export async function startLocalNodeRefresh(options: LocalNodeRefreshOptions): P
     );
     return () => {};
   }
-  const baseUrl = httpUrl(
-    'CATCHPOINT_API_URL',
-    env.CATCHPOINT_API_URL?.trim() || 'https://io.catchpoint.com',
-  );
-  const ttlDays = positiveInt(env, 'NODE_TTL_DAYS', 7);
+  const { catchpointApiUrl, nodeTtlDays: ttlDays } = readCatchpointApiSettings(env);
   const source = createCatchpointClient(credentials, {
-    baseUrl,
+    baseUrl: catchpointApiUrl,
     onRetry: (retry) => logger.warn('Catchpoint request retried', { ...retry }),
     ...options.clientOptions,
   });

@@ -2,10 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   ConfigError,
+  DEFAULT_CATCHPOINT_API_URL,
+  DEFAULT_NODE_TTL_DAYS,
   parseMetricNaming,
   parseMetricSets,
   parseTokenHashes,
+  readCatchpointApiSettings,
   readPushConfig,
+  readRefreshConfig,
   readReplayConfig,
 } from '../../lambda/config.js';
 import { cleanTagValue } from '../../lambda/metrics/tag-value.js';
@@ -69,6 +73,40 @@ describe('configuration', () => {
     assert.equal(parseMetricNaming('per-test'), 'per-test');
     assert.equal(parseMetricNaming(undefined), 'default');
     assert.throws(() => parseMetricNaming('per-node'), ConfigError);
+  });
+  it('reads the Catchpoint API URL and the node TTL the same way for every refresh', () => {
+    assert.deepEqual(readCatchpointApiSettings({}), {
+      catchpointApiUrl: DEFAULT_CATCHPOINT_API_URL,
+      nodeTtlDays: DEFAULT_NODE_TTL_DAYS,
+    });
+    assert.deepEqual(
+      readCatchpointApiSettings({ CATCHPOINT_API_URL: ' https://cp.example/ ', NODE_TTL_DAYS: '14' }),
+      { catchpointApiUrl: 'https://cp.example', nodeTtlDays: 14 },
+    );
+    assert.deepEqual(
+      readCatchpointApiSettings({ CATCHPOINT_API_URL: ' ' }).catchpointApiUrl,
+      DEFAULT_CATCHPOINT_API_URL,
+    );
+    assert.throws(
+      () => readCatchpointApiSettings({ CATCHPOINT_API_URL: 'io.catchpoint.com' }),
+      /CATCHPOINT_API_URL is not a URL/,
+    );
+    assert.throws(
+      () => readCatchpointApiSettings({ NODE_TTL_DAYS: '0' }),
+      /NODE_TTL_DAYS must be a positive integer/,
+    );
+    const refresh = readRefreshConfig({
+      NODES_TABLE: 'nodes',
+      CATCHPOINT_CREDENTIALS_PARAMETER: '/p',
+      CATCHPOINT_API_URL: 'http://localhost:1/',
+      NODE_TTL_DAYS: '3',
+    });
+    assert.deepEqual(refresh, {
+      nodesTable: 'nodes',
+      credentialsParameter: '/p',
+      catchpointApiUrl: 'http://localhost:1',
+      nodeTtlDays: 3,
+    });
   });
   it('the local server may run without OpenTSDB and without tokens', () => {
     const config = readPushConfig({ NODES_TABLE: 'nodes' }, true);
