@@ -33,7 +33,7 @@ export interface HttpOptions {
   fetch?: typeof fetch;
   /** Upper bound of one attempt, body included. Default 15 s. */
   timeoutMs?: number;
-  /** Attempts per request, the first included. Default 4. */
+  /** Attempts per request, the first included. Default 4 (3 retries). */
   maxAttempts?: number;
   /** Least time between the starts of two requests (the throttle). Default 250 ms: 4 requests per second. */
   minIntervalMs?: number;
@@ -85,6 +85,17 @@ export interface HttpAnswer {
 
 const RETRIABLE = (status: number) => status === 429 || status >= 500;
 
+/** The defaults of HttpOptions, which every refresh uses (README, "Node metadata refresh", quotes them). */
+export const HTTP_DEFAULTS = {
+  timeoutMs: 15_000,
+  /** Attempts, the first included: 3 retries. */
+  maxAttempts: 4,
+  minIntervalMs: 250,
+  backoffBaseMs: 1000,
+  maxBackoffMs: 20_000,
+  maxRetryAfterMs: 60_000,
+} as const;
+
 export class CatchpointHttp {
   private readonly baseUrl: string;
   private readonly fetchFn: typeof fetch;
@@ -104,12 +115,12 @@ export class CatchpointHttp {
   constructor(options: HttpOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.fetchFn = options.fetch ?? globalThis.fetch;
-    this.timeoutMs = options.timeoutMs ?? 15_000;
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
-    this.minIntervalMs = options.minIntervalMs ?? 250;
-    this.backoffBaseMs = options.backoffBaseMs ?? 1000;
-    this.maxBackoffMs = options.maxBackoffMs ?? 20_000;
-    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+    this.timeoutMs = options.timeoutMs ?? HTTP_DEFAULTS.timeoutMs;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? HTTP_DEFAULTS.maxAttempts);
+    this.minIntervalMs = options.minIntervalMs ?? HTTP_DEFAULTS.minIntervalMs;
+    this.backoffBaseMs = options.backoffBaseMs ?? HTTP_DEFAULTS.backoffBaseMs;
+    this.maxBackoffMs = options.maxBackoffMs ?? HTTP_DEFAULTS.maxBackoffMs;
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? HTTP_DEFAULTS.maxRetryAfterMs;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;

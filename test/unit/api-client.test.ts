@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
   CatchpointApiError,
@@ -6,7 +7,7 @@ import {
   createCatchpointClient,
   type RetryNotice,
 } from '../../lambda/catchpoint/api-client.js';
-import { catchpointMessage, parseRetryAfter } from '../../lambda/catchpoint/api-http.js';
+import { catchpointMessage, HTTP_DEFAULTS, parseRetryAfter } from '../../lambda/catchpoint/api-http.js';
 import type { RawNodeList } from '../../lambda/catchpoint/node-api-types.js';
 import {
   type CatchpointStandIn,
@@ -369,6 +370,45 @@ describe('API v1', () => {
     standIn.addFault({ path: '/ui/api/token', status: 502, body: '<html><h1>502 Bad Gateway</h1></html>' });
     await v1().fetchNodes();
     assert.match(time.clock.retries[0]?.reason ?? '', /^502: 502 Bad Gateway$/);
+  });
+});
+
+describe('defaults', () => {
+  it('makes 4 attempts, 3 retries, backing off 0.5–1 s, 1–2 s, then 2–4 s', async () => {
+    standIn.addFault({ path: '/api/v2/nodes/all', status: 503, times: Infinity });
+    const client = createCatchpointClient(
+      { version: 'v2', apiKey: STAND_IN_API_KEY },
+      { baseUrl: standIn.url, ...time.options, random: () => 0 },
+    );
+    const error = await rejection(client.fetchNodes());
+    assert.equal(HTTP_DEFAULTS.maxAttempts, 4);
+    assert.match(error.message, /after 4 attempts/);
+    assert.equal(standIn.requests.length, 4);
+    assert.deepEqual(
+      time.clock.retries.map((r) => r.attempt),
+      [1, 2, 3],
+    );
+    // random() = 0: the shortest waits, half of 1, 2 and 4 s.
+    assert.deepEqual(
+      time.clock.retries.map((r) => r.delayMs),
+      [500, 1000, 2000],
+    );
+  });
+
+  it('are the numbers README states', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    const retries = HTTP_DEFAULTS.maxAttempts - 1;
+    for (const claim of [
+      `throttled to ${1000 / HTTP_DEFAULTS.minIntervalMs} per second`,
+      `bounded by a ${HTTP_DEFAULTS.timeoutMs / 1000} s timeout`,
+      `retried up to ${retries} times (${HTTP_DEFAULTS.maxAttempts} attempts in all)`,
+      `waiting 0.5–1 s, 1–2 s, then 2–4 s`,
+      `honouring \`Retry-After\` (up to ${HTTP_DEFAULTS.maxRetryAfterMs / 1000} s;`,
+    ]) {
+      assert.ok(readme.includes(claim), `README says "${claim}"`);
+    }
+    assert.equal(HTTP_DEFAULTS.backoffBaseMs, 1000);
+    assert.ok(HTTP_DEFAULTS.maxBackoffMs >= 4000);
   });
 });
 
