@@ -27,6 +27,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
+import { DEFAULT_WRITE_BUDGET_MS, PUSH_TIMEOUT_SECONDS } from '../lambda/push/push-limits.js';
 import type { BridgeContext } from './bridge-context.js';
 import { EXAMPLE_PUSH_TOKEN_HASH, EXAMPLE_VPC_ID } from './bridge-context.js';
 import { BridgeFunction } from './bridge-function.js';
@@ -36,9 +37,11 @@ export interface BridgeStackProps extends StackProps {
   context: BridgeContext;
 }
 
-/** Push answers within Catchpoint's 20 s and API Gateway's 30 s; the write itself gets WRITE_BUDGET_MS. */
-export const PUSH_TIMEOUT = Duration.seconds(15);
-export const WRITE_BUDGET_MS = 8000;
+/**
+ * Push answers within Catchpoint's 20 s and API Gateway's 30 s; the write itself gets WRITE_BUDGET_MS. Both
+ * come from lambda/push/push-limits.ts, which the function and the local server also read.
+ */
+export const PUSH_TIMEOUT = Duration.seconds(PUSH_TIMEOUT_SECONDS);
 /** Shorter than the one-minute schedule, so that two replays rarely overlap. */
 export const REPLAY_TIMEOUT = Duration.seconds(50);
 export const REFRESH_TIMEOUT = Duration.minutes(3);
@@ -145,13 +148,14 @@ export class BridgeStack extends Stack {
       environment: {
         OPENTSDB_URL: ctx.openTsdbUrl,
         PUSH_TOKEN_HASHES: ctx.pushTokenHashes.join(','),
-        WRITE_BUDGET_MS: String(WRITE_BUDGET_MS),
+        WRITE_BUDGET_MS: String(DEFAULT_WRITE_BUDGET_MS),
         ...(ctx.metricSets ? { METRIC_SETS: ctx.metricSets } : {}),
         ...(ctx.metricNaming ? { METRIC_NAMING: ctx.metricNaming } : {}),
       },
     });
     this.push.bindTable(this.nodesTable, 'NODES_TABLE', ['Scan', 'GetItem']);
-    this.push.bindTable(this.spoolTable, 'SPOOL_TABLE', ['PutItem', 'GetItem']);
+    // The spool writer only puts, conditionally (attribute_not_exists): a conditional put needs no read right.
+    this.push.bindTable(this.spoolTable, 'SPOOL_TABLE', ['PutItem']);
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logRetention,
@@ -215,19 +219,7 @@ export class BridgeStack extends Stack {
     const credentials = ssm.StringParameter.fromSecureStringParameterAttributes(
       this,
       'CatchpointCredentials',
-      {
-        parameterName: ctx.catchpointCredentialsParameter,
-        // With the default aws/ssm key, its key policy already lets the account's principals decrypt via SSM.
-        ...(ctx.catchpointCredentialsKmsKeyArn
-          ? {
-              encryptionKey: kms.Key.fromKeyArn(
-                this,
-                'CatchpointCredentialsKey',
-                ctx.catchpointCredentialsKmsKeyArn,
-              ),
-            }
-          : {}),
-      },
+      { parameterName: ctx.catchpointCredentialsParameter },
     );
     this.refresh = new BridgeFunction(this, 'Refresh', {
       entry: 'refresh.ts',
@@ -244,8 +236,19 @@ export class BridgeStack extends Stack {
       maxEventAge: Duration.hours(1),
       deadLetterQueue: this.refreshDeadLetterQueue,
     });
-    this.refresh.bindTable(this.nodesTable, 'NODES_TABLE', ['BatchWriteItem', 'Scan', 'GetItem']);
-    credentials.grantRead(this.refresh.function);
+    // The refresh scans the table and writes it in batches; it never reads single items.
+    this.refresh.bindTable(this.nodesTable, 'NODES_TABLE', ['BatchWriteItem', 'Scan']);
+    // Exactly the call lambda/refresh.ts makes (GetParameter, decrypted) on that one parameter; not grantRead,
+    // which adds GetParameterHistory (every earlier value of the secret), GetParameters and DescribeParameters.
+    this.refresh.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [credentials.parameterArn] }),
+    );
+    if (ctx.catchpointCredentialsKmsKeyArn) {
+      // With the default aws/ssm key, its key policy already lets the account's principals decrypt via SSM.
+      kms.Key.fromKeyArn(this, 'CatchpointCredentialsKey', ctx.catchpointCredentialsKmsKeyArn).grantDecrypt(
+        this.refresh.function,
+      );
+    }
     new events.Rule(this, 'RefreshSchedule', {
       description: 'Refreshes the Catchpoint node metadata',
       schedule: events.Schedule.expression(ctx.refreshSchedule),

@@ -5,6 +5,7 @@ import { EXAMPLE_PUSH_TOKEN_HASH } from '../../infra/bridge-context.js';
 import { ALARM_THRESHOLDS } from '../../infra/bridge-monitoring.js';
 import { readPushConfig, readRefreshConfig, readReplayConfig } from '../../lambda/config.js';
 import { METRICS_NAMESPACE, MetricName } from '../../lambda/observability.js';
+import { DEFAULT_WRITE_BUDGET_MS, PUSH_TIMEOUT_SECONDS } from '../../lambda/push/push-limits.js';
 import { cdkJsonContext, deployedEnvironment, resourceByPrefix, synthBridge } from './synth-bridge.js';
 
 type Json = Record<string, unknown>;
@@ -72,7 +73,7 @@ describe('functions', () => {
     const pushConfig = readPushConfig(deployedEnvironment(push.resource));
     assert.deepEqual(pushConfig.pushTokenHashes, [EXAMPLE_PUSH_TOKEN_HASH]);
     assert.equal(pushConfig.openTsdbUrl, 'http://10.0.12.34:4242');
-    assert.equal(pushConfig.writeBudgetMs, 8000);
+    assert.equal(pushConfig.writeBudgetMs, DEFAULT_WRITE_BUDGET_MS);
     assert.ok(pushConfig.spoolTable, 'push spools');
     assert.equal(
       readRefreshConfig(deployedEnvironment(refresh.resource)).credentialsParameter,
@@ -91,6 +92,10 @@ describe('functions', () => {
   });
 
   it('bounds the timeouts: push answers Catchpoint in time, replay ends before the next minute', () => {
+    // The push limits are the ones the function and the local server read (lambda/push/push-limits.ts).
+    assert.equal(props(push).Timeout, PUSH_TIMEOUT_SECONDS);
+    assert.equal(deployedEnvironment(push.resource).WRITE_BUDGET_MS, String(DEFAULT_WRITE_BUDGET_MS));
+    assert.ok(DEFAULT_WRITE_BUDGET_MS < PUSH_TIMEOUT_SECONDS * 1000);
     assert.ok((props(push).Timeout as number) <= 15);
     assert.ok((props(replay).Timeout as number) < 60);
     const refreshTimeout = props(refresh).Timeout as number;
@@ -102,21 +107,34 @@ describe('least privilege', () => {
   const nodes = resourceByPrefix(t, 'AWS::DynamoDB::Table', 'NodesTable').id;
   const spool = resourceByPrefix(t, 'AWS::DynamoDB::Table', 'SpoolTable').id;
 
-  it('lets push read nodes and write the spool, nothing more', () => {
+  /** Every action a role is granted, logs and the VPC network interfaces aside. */
+  function rightsOf(roleIdPrefix: string): string[] {
+    const actions = policyStatementsOf(roleIdPrefix).flatMap((s) =>
+      Array.isArray(s.Action) ? s.Action : [s.Action],
+    );
+    return [...new Set(actions.filter((a) => !a.startsWith('logs:') && !a.startsWith('ec2:')))].sort();
+  }
+
+  it('lets push read nodes and put into the spool, nothing more', () => {
     assert.deepEqual(actionsOn('PushRole', nodes), ['dynamodb:GetItem', 'dynamodb:Scan']);
-    assert.deepEqual(actionsOn('PushRole', spool), ['dynamodb:GetItem', 'dynamodb:PutItem']);
+    // The spool writer's conditional put (attribute_not_exists) needs no read right.
+    assert.deepEqual(actionsOn('PushRole', spool), ['dynamodb:PutItem']);
+    assert.deepEqual(rightsOf('PushRole'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan']);
   });
 
-  it('lets refresh write nodes and read only its SSM parameter', () => {
-    assert.deepEqual(actionsOn('RefreshRole', nodes), [
-      'dynamodb:BatchWriteItem',
-      'dynamodb:GetItem',
-      'dynamodb:Scan',
-    ]);
+  it('lets refresh scan and batch-write nodes and get only its SSM parameter, not its history', () => {
+    assert.deepEqual(actionsOn('RefreshRole', nodes), ['dynamodb:BatchWriteItem', 'dynamodb:Scan']);
     assert.deepEqual(actionsOn('RefreshRole', spool), []);
     const ssm = policyStatementsOf('RefreshRole').filter((s) => JSON.stringify(s.Action).includes('ssm:'));
     assert.equal(ssm.length, 1);
-    assert.match(JSON.stringify(ssm[0]!.Resource), /:parameter\/catchpoint-bridge\/credentials"/);
+    assert.equal(ssm[0]!.Action, 'ssm:GetParameter');
+    assert.match(JSON.stringify(ssm[0]!.Resource), /:parameter\/catchpoint-bridge\/credentials"\]\]\}$/);
+    assert.deepEqual(rightsOf('RefreshRole'), [
+      'dynamodb:BatchWriteItem',
+      'dynamodb:Scan',
+      'sqs:SendMessage',
+      'ssm:GetParameter',
+    ]);
   });
 
   it('lets replay drain the spool and not touch the nodes', () => {
@@ -126,6 +144,7 @@ describe('least privilege', () => {
       'dynamodb:Scan',
     ]);
     assert.deepEqual(actionsOn('ReplayRole', nodes), []);
+    assert.deepEqual(rightsOf('ReplayRole'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Scan']);
   });
 
   it('grants no wildcard actions, and * resources only for the VPC network interfaces', () => {
