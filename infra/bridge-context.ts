@@ -45,9 +45,12 @@ export interface BridgeContext {
   pushBurstLimit: number;
 }
 
-/** Values of the example context in cdk.json; the stack warns when they are about to be deployed. */
+/** The example VPC of cdk.json's context; the stack warns when it is about to be deployed. */
 export const EXAMPLE_VPC_ID = 'vpc-0123456789abcdef0';
-/** SHA-256 of the token "example-token". */
+/**
+ * SHA-256 of the public word "example-token": what README's example synth passes with -c. Never a default
+ * (cdk.json has no pushTokenHashes, so a synth without one fails); the stack warns when it is given.
+ */
 export const EXAMPLE_PUSH_TOKEN_HASH = '4d1566a1d7df42a8517456d60ea06ed284e535cfe4c956aa6ee172dbcdf945f7';
 
 export const CONTEXT_DEFAULTS = {

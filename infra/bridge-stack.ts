@@ -389,7 +389,7 @@ export class BridgeStack extends Stack {
       Annotations.of(this).addWarningV2(
         'catchpoint-bridge:examplePushToken',
         'pushTokenHashes holds the digest of the example token "example-token", which anyone can read in ' +
-          'cdk.json: pass the digest of your own token with -c pushTokenHashes=… before deploying.',
+          'README: pass the digest of your own token with -c pushTokenHashes=… before deploying.',
       );
     }
     if (ctx.vpcId === EXAMPLE_VPC_ID) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -12,7 +12,7 @@ import {
   EXAMPLE_PUSH_TOKEN_HASH,
   parseBridgeContext,
 } from '../../infra/bridge-context.js';
-import { cdkJsonContext, PROJECT_ROOT } from './synth-bridge.js';
+import { cdkJsonContext, exampleContext, PROJECT_ROOT } from './synth-bridge.js';
 
 const HASH = 'a'.repeat(64);
 const REQUIRED = {
@@ -142,8 +142,8 @@ describe('parseBridgeContext', () => {
     assert.deepEqual(ctx.routeTableIds, []);
   });
 
-  it('parses the example context of cdk.json', () => {
-    const ctx = parse(cdkJsonContext());
+  it("parses README's example context: cdk.json's and the example token's hash", () => {
+    const ctx = parse(exampleContext());
     assert.deepEqual(ctx.pushTokenHashes, [EXAMPLE_PUSH_TOKEN_HASH]);
     assert.equal(
       EXAMPLE_PUSH_TOKEN_HASH,
@@ -151,25 +151,66 @@ describe('parseBridgeContext', () => {
       'the example hash is that of "example-token"',
     );
   });
+
+  it('finds nothing missing in cdk.json but the push token hashes, which have no default', () => {
+    assert.deepEqual(problemsOf(cdkJsonContext()), [
+      'pushTokenHashes is not set: the SHA-256 hex digests of the accepted push tokens, comma-separated ' +
+        '(printf %s "$TOKEN" | sha256sum); never the token itself, e.g. -c pushTokenHashes=<64 hex digits>',
+    ]);
+  });
 });
+
+/** Runs the app as the CDK CLI does, with this context; only its exit status and stderr matter here. */
+function runApp(context: Record<string, unknown>) {
+  const outdir = mkdtempSync(join(tmpdir(), 'bridge-app-'));
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+    cwd: fileURLToPath(PROJECT_ROOT),
+    // What the CDK CLI hands the app.
+    env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+    encoding: 'utf8',
+  });
+  rmSync(outdir, { recursive: true, force: true });
+  return result;
+}
 
 describe('infra/app.ts', () => {
   it('fails the synth with the list of context problems, not a stack trace', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'bridge-app-'));
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
-      cwd: fileURLToPath(PROJECT_ROOT),
-      env: {
-        ...process.env,
-        // What the CDK CLI hands the app: here, an empty context.
-        CDK_CONTEXT_JSON: '{}',
-        CDK_OUTDIR: outdir,
-      },
-      encoding: 'utf8',
-    });
-    rmSync(outdir, { recursive: true, force: true });
+    const result = runApp({});
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stderr, /vpcId is not set: .* -c vpcId=vpc-/);
     assert.match(result.stderr, /pushTokenHashes is not set/);
     assert.doesNotMatch(result.stderr, /^\s+at /m);
   });
+
+  it("refuses to synthesize (so to deploy) with cdk.json's context alone: no token is accepted by default", () => {
+    const result = runApp(cdkJsonContext());
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /cannot be synthesized.*\n\s+- pushTokenHashes is not set: .*-c pushTokenHashes=/,
+    );
+    assert.doesNotMatch(result.stderr, /vpcId|^\s+at /m);
+  });
 });
+
+describe("README's example synth", () => {
+  const readme = readFileSync(new URL('README.md', PROJECT_ROOT), 'utf8');
+  const commands = readme.split('\n').filter((line) => line.startsWith('npx cdk synth'));
+
+  it("passes the example token's hash, and is exactly what CI runs", () => {
+    assert.equal(commands.length, 1, 'one example synth command in README');
+    const command = commands[0]!;
+    assert.ok(command.includes(` -c pushTokenHashes=${EXAMPLE_PUSH_TOKEN_HASH}`), command);
+    const ci = readFileSync(new URL('.ci/run', PROJECT_ROOT), 'utf8').split('\n');
+    assert.ok(ci.includes(command), ".ci/run runs README's example synth");
+    assert.deepEqual(parse({ ...cdkJsonContext(), ...contextOf(command) }).pushTokenHashes, [
+      EXAMPLE_PUSH_TOKEN_HASH,
+    ]);
+  });
+});
+
+/** The `-c key=value` pairs of a command line. */
+function contextOf(command: string): Record<string, string> {
+  const pairs = [...command.matchAll(/(?:^|\s)-c\s+([^=\s]+)=(\S*)/g)].map((m) => [m[1]!, m[2]!]);
+  return Object.fromEntries(pairs);
+}

@@ -10,7 +10,7 @@ import { cdkJsonContext, deployedEnvironment, resourceByPrefix, synthBridge } fr
 
 type Json = Record<string, unknown>;
 
-// One synth with cdk.json's example context, one with every optional key set; bundles are cached in between.
+// One synth with README's example context, one with every optional key set; bundles are cached in between.
 const example = synthBridge();
 const t = example.template;
 const push = resourceByPrefix(t, 'AWS::Lambda::Function', 'PushFunction');
@@ -381,7 +381,7 @@ describe('operations', () => {
     }
   });
 
-  it('warns when the example token and network from cdk.json are about to be deployed', () => {
+  it('warns when the example token (README) and network (cdk.json) are about to be deployed', () => {
     const annotations = Annotations.fromStack(example.stack);
     annotations.hasWarning('/CatchpointBridge', Match.stringLikeRegexp('example token'));
     annotations.hasWarning('/CatchpointBridge', Match.stringLikeRegexp('vpcId is the example value'));
@@ -494,9 +494,14 @@ describe('with every optional context value set', () => {
 });
 
 describe('cdk.json', () => {
-  it('holds only well-formed example values, and no token', () => {
+  it('holds only well-formed example values, and no token nor token hash', () => {
     const context = cdkJsonContext();
-    assert.equal(context.pushTokenHashes, EXAMPLE_PUSH_TOKEN_HASH);
+    assert.equal(
+      context.pushTokenHashes,
+      undefined,
+      'a deploy with the defaults must not accept a public token',
+    );
+    assert.doesNotMatch(JSON.stringify(context), new RegExp(EXAMPLE_PUSH_TOKEN_HASH));
     assert.equal(context.catchpointCredentialsParameter, '/catchpoint-bridge/credentials');
     assert.doesNotMatch(JSON.stringify(context), /example-token/);
   });

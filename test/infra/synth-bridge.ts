@@ -1,22 +1,28 @@
-// Synthesizes the bridge stack the way `cdk synth` does (cdk.json's context, optionally overridden), once per
-// call: bundling the three functions takes seconds, so each test file synthesizes once and shares the result.
+// Synthesizes the bridge stack the way README's example `cdk synth` does (cdk.json's context plus the example
+// push token hash, optionally overridden), once per call: bundling the three functions takes seconds, so each
+// test file synthesizes once and shares the result.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { readBridgeContext } from '../../infra/bridge-context.js';
+import { EXAMPLE_PUSH_TOKEN_HASH, readBridgeContext } from '../../infra/bridge-context.js';
 import { BridgeStack } from '../../infra/bridge-stack.js';
 
 export const PROJECT_ROOT = new URL('../../', import.meta.url);
 
-/** The "context" block of cdk.json: example values and feature flags. */
+/** The "context" block of cdk.json: example network values and feature flags, no push token hash. */
 export function cdkJsonContext(): Record<string, unknown> {
   const cdkJson = JSON.parse(readFileSync(new URL('cdk.json', PROJECT_ROOT), 'utf8')) as {
     context: Record<string, unknown>;
   };
   return cdkJson.context;
+}
+
+/** README's example context: cdk.json's, and `-c pushTokenHashes=<hash of "example-token">`. */
+export function exampleContext(): Record<string, unknown> {
+  return { ...cdkJsonContext(), pushTokenHashes: EXAMPLE_PUSH_TOKEN_HASH };
 }
 
 export interface SynthesizedBridge {
@@ -28,7 +34,7 @@ export interface SynthesizedBridge {
 
 /** `overrides` act like `-c key=value`; a key set to undefined is removed. */
 export function synthBridge(overrides: Record<string, unknown> = {}): SynthesizedBridge {
-  const context: Record<string, unknown> = { ...cdkJsonContext(), ...overrides };
+  const context: Record<string, unknown> = { ...exampleContext(), ...overrides };
   for (const [key, value] of Object.entries(overrides)) if (value === undefined) delete context[key];
   const outdir = mkdtempSync(join(tmpdir(), 'bridge-synth-'));
   // Bundles are megabytes: leave nothing behind once the test file is done.
