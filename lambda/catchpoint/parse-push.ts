@@ -1,3 +1,4 @@
+import { parseAsn } from './asn.js';
 import {
   field,
   isErrorCode,
@@ -64,7 +65,7 @@ function readTestRun(doc: JsonObject, receivedAtMs: number): TestResult {
   const testId = readId(identity('TestId'), 'TestId');
   const nodeId = readId(identity('NodeId'), 'NodeId');
   const nodeNameRaw = identity('NodeName');
-  const asn = readAsn(identity('Asn'));
+  const asn = parseAsn(identity('Asn'));
   const typeId = toFiniteNumber(identity('TypeId'));
 
   const timestamp =
@@ -118,16 +119,6 @@ function readId(value: unknown, name: string): number {
   if (!Number.isSafeInteger(n) || n <= 0)
     throw new PushRejected(400, `${name} must be a positive whole number`);
   return n;
-}
-
-/** `2516`, `"2516"` or `"AS2516"` → 2516; anything else is unknown. */
-function readAsn(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
-  if (typeof value !== 'string') return undefined;
-  const match = /^\s*(?:AS)?(\d{1,10})\s*$/i.exec(value);
-  if (!match) return undefined;
-  const n = Number(match[1]);
-  return n > 0 && n <= 4294967295 ? n : undefined;
 }
 
 /**

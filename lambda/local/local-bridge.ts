@@ -2,7 +2,7 @@
 // nodes and spool tables, the push handler behind a local HTTP server, spool replay and node refresh timers.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CatchpointClientOptions } from '../catchpoint/api-client.js';
-import { ConfigError, positiveInt, readPushConfig } from '../config.js';
+import { ConfigError, positiveInt, readCatchpointApiSettings, readPushConfig } from '../config.js';
 import { NodeTable } from '../nodes/node-table.js';
 import { readNodesFile } from '../nodes/nodes-file.js';
 import { createLogger, createMetrics } from '../observability.js';
@@ -71,7 +71,7 @@ export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {
     const nodeTable = new NodeTable(dynamo.client, LOCAL_NODES_TABLE);
     const nodesFile = env.NODES_FILE?.trim();
     if (nodesFile) {
-      const records = await readNodesFile(nodesFile);
+      const records = await readNodesFile(nodesFile, { ttlDays: readCatchpointApiSettings(env).nodeTtlDays });
       await nodeTable.putMany(records);
       logger.info('nodes loaded', { nodesFile, nodes: records.length });
     }

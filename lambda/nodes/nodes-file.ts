@@ -3,16 +3,12 @@
 // array of raw v1/v2 nodes or of normalised NodeRecords (what writeNodesFile writes), mixed if need be.
 
 import { readFile, writeFile } from 'node:fs/promises';
+import { parseAsn } from '../catchpoint/asn.js';
 import { isObject, type JsonObject } from '../catchpoint/json-fields.js';
 import type { V1Item, V2EnterpriseNode, V2Node } from '../catchpoint/node-api-types.js';
+import { countryByName } from '../metrics/countries.js';
 import type { NodeRecord } from './node-record.js';
-import {
-  normaliseV1Item,
-  normaliseV2Node,
-  parseAsn,
-  type RecordStamp,
-  recordStamp,
-} from './normalise-node.js';
+import { normaliseV1Item, normaliseV2Node, type RecordStamp, recordStamp } from './normalise-node.js';
 
 export class NodesFileError extends Error {
   override name = 'NodesFileError';
@@ -111,6 +107,8 @@ function fromNodeRecord(entry: JsonObject, stamp: RecordStamp): NodeRecord | und
     const value = entry[key];
     if (typeof value === 'string' && value.trim() !== '') record[key] = value.trim();
   }
+  // Name the country as the metrics do, even in a file written before the names were made consistent.
+  if (record.country) record.country = countryByName(record.country)?.name ?? record.country;
   if (typeof entry.updatedAt === 'string' && !Number.isNaN(Date.parse(entry.updatedAt))) {
     record.updatedAt = entry.updatedAt;
   }

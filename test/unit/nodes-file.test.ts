@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
-import { NodesFileError, readNodesFile, writeNodesFile } from '../../lambda/nodes/nodes-file.js';
+import {
+  NodesFileError,
+  parseNodesFile,
+  readNodesFile,
+  writeNodesFile,
+} from '../../lambda/nodes/nodes-file.js';
 import { normaliseNodeList, recordStamp } from '../../lambda/nodes/normalise-node.js';
 import { fixtureNodes } from '../support/catchpoint-stand-in.js';
 import { fixture } from '../support/fixtures.js';
@@ -104,5 +109,21 @@ describe('readNodesFile', () => {
       readNodesFile(await fileWith('obj.json', '{"nodez": []}')),
       /obj\.json holds no node list/,
     );
+  });
+});
+
+describe('nodes file: country names', () => {
+  it('names the country as the metrics do, even in an older normalised file', () => {
+    const text = JSON.stringify([
+      {
+        nodeId: 5,
+        name: 'Seoul, KR - KT',
+        country: 'Korea, Republic of',
+        updatedAt: '2026-01-01T00:00:00Z',
+        expiresAt: 1,
+      },
+    ]);
+    const [record] = parseNodesFile(text, 'old.json', { now: Date.UTC(2026, 10, 25) });
+    assert.equal(record?.country, 'South Korea');
   });
 });

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MAX_ASN, parseAsn } from '../../lambda/catchpoint/asn.js';
 import type { V1Item, V2EnterpriseNode, V2Node } from '../../lambda/catchpoint/node-api-types.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import {
   canonicalContinent,
-  MAX_ASN,
   normaliseNodeList,
   normaliseV1Item,
   normaliseV2Node,
-  parseAsn,
   recordStamp,
 } from '../../lambda/nodes/normalise-node.js';
 import { fixtureNodes } from '../support/catchpoint-stand-in.js';
