@@ -8,8 +8,8 @@ import {
   startEmbeddedDynamo,
 } from '../../lambda/local/embedded-dynamo.js';
 import { startLocalNodeRefresh } from '../../lambda/local/local-refresh.js';
-import type { Log } from '../../lambda/log.js';
 import { NodeTable } from '../../lambda/nodes/node-table.js';
+import { captureLog } from '../support/capture-log.js';
 import {
   type CatchpointStandIn,
   makeV2Nodes,
@@ -23,19 +23,8 @@ let dynamo: EmbeddedDynamo;
 let catchpoint: CatchpointStandIn;
 let table: NodeTable;
 let tables = 0;
-let messages: { level: string; message: string; attributes: Record<string, unknown> }[];
-
-const record =
-  (level: string) =>
-  (message: string, ...attributes: Record<string, unknown>[]): void => {
-    messages.push({ level, message, attributes: Object.assign({}, ...attributes) });
-  };
-const logger: Log = {
-  debug: record('debug'),
-  info: record('info'),
-  warn: record('warn'),
-  error: record('error'),
-};
+const logger = captureLog();
+const messages = logger.entries;
 const fast = { minIntervalMs: 0, backoffBaseMs: 1, sleep: async () => {} };
 
 before(async () => {
@@ -49,7 +38,7 @@ beforeEach(async () => {
   const name = `local-nodes-${++tables}`;
   await createNodesTable(dynamo.client, name);
   table = new NodeTable(dynamo.client, name);
-  messages = [];
+  logger.clear();
 });
 afterEach(async () => {
   await catchpoint.close();

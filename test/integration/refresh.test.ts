@@ -10,11 +10,11 @@ import {
   type EmbeddedDynamo,
   startEmbeddedDynamo,
 } from '../../lambda/local/embedded-dynamo.js';
-import type { Log } from '../../lambda/log.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import { NodeTable } from '../../lambda/nodes/node-table.js';
 import { RefreshError, type RefreshFailureReason } from '../../lambda/nodes/refresh-nodes.js';
 import type { RefreshHandler, RefreshMetrics } from '../../lambda/refresh.js';
+import { captureLog } from '../support/capture-log.js';
 import {
   type CatchpointStandIn,
   makeV1Items,
@@ -38,19 +38,14 @@ const V2_SECRET = JSON.stringify({ apiKey: STAND_IN_API_KEY });
 const V1_SECRET = JSON.stringify({ clientId: STAND_IN_CLIENT_ID, clientSecret: STAND_IN_CLIENT_SECRET });
 const HOUR = 3_600_000;
 
-interface LogLine {
-  level: string;
-  message: string;
-  attributes: Record<string, unknown>;
-}
-
 let dynamo: EmbeddedDynamo;
 let catchpoint: CatchpointStandIn;
 let ssmStandIn: SsmStandIn;
 let ssm: SSMClient;
 let table: NodeTable;
 let tableCount = 0;
-let logs: LogLine[];
+const logger = captureLog();
+const logs = logger.entries;
 let metrics: RefreshMetrics & { values: [string, number][]; published: number };
 let sleeps: number[];
 let nowMs: number;
@@ -68,7 +63,7 @@ beforeEach(async () => {
   const name = `nodes-${++tableCount}`;
   await createNodesTable(dynamo.client, name);
   table = new NodeTable(dynamo.client, name);
-  logs = [];
+  logger.clear();
   sleeps = [];
   nowMs = Date.UTC(2026, 10, 25, 12);
   metrics = {
@@ -86,18 +81,6 @@ afterEach(async () => {
   await catchpoint.close();
   await ssmStandIn.close();
 });
-
-const record =
-  (level: string) =>
-  (message: string, ...attributes: Record<string, unknown>[]): void => {
-    logs.push({ level, message, attributes: Object.assign({}, ...attributes) });
-  };
-const logger: Log = {
-  debug: record('debug'),
-  info: record('info'),
-  warn: record('warn'),
-  error: record('error'),
-};
 
 function handler(options: Partial<CatchpointClientOptions> = {}): RefreshHandler {
   const config: RefreshConfig = {
@@ -158,7 +141,7 @@ async function seedTable(): Promise<NodeRecord[]> {
   nowMs -= HOUR;
   await handler()();
   nowMs = seedAt;
-  logs = [];
+  logger.clear();
   metrics.values = [];
   metrics.published = 0;
   const rows = await snapshot();

@@ -7,7 +7,7 @@ export interface LogEntry {
 }
 
 /** A Log that keeps what was said, for assertions (and for checking that secrets never appear). */
-export function captureLog(): Log & { entries: LogEntry[]; text(): string } {
+export function captureLog(): Log & { entries: LogEntry[]; text(): string; clear(): void } {
   const entries: LogEntry[] = [];
   const at =
     (level: LogEntry['level']) =>
@@ -21,5 +21,8 @@ export function captureLog(): Log & { entries: LogEntry[]; text(): string } {
     warn: at('warn'),
     error: at('error'),
     text: () => entries.map((e) => JSON.stringify(e)).join('\n'),
+    clear: () => {
+      entries.length = 0;
+    },
   };
 }
