@@ -11,7 +11,7 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, type ServiceName } from '../lambda/observability.js';
+import { METRICS_NAMESPACE, type ServiceName } from '../lambda/shared/observability.js';
 import { BUNDLE_ALIASES, ESBUILD_TARGET, MAIN_FIELDS } from './bundling.js';
 
 /** Lambda `nodejs20.x` is deprecated; the bundles target the runtime pinned here. */

@@ -1,4 +1,4 @@
-// Alarms (to an SNS topic) and the dashboard. Custom metrics are named through lambda/observability.ts, the
+// Alarms (to an SNS topic) and the dashboard. Custom metrics are named through lambda/shared/observability.ts, the
 // module the functions publish with, so that a renamed metric cannot silently orphan an alarm.
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -12,7 +12,7 @@ import {
   MetricName,
   type MetricNameValue,
   type ServiceName,
-} from '../lambda/observability.js';
+} from '../lambda/shared/observability.js';
 import type { BridgeFunction } from './bridge-function.js';
 
 export interface BridgeMonitoringProps {

@@ -10,10 +10,9 @@ import {
   type CatchpointClientOptions,
   createCatchpointClient,
   type NodeListSource,
-} from './catchpoint/api-client.js';
-import { type CatchpointCredentials, parseCredentials } from './catchpoint/api-credentials.js';
+} from './catchpoint-api/api-client.js';
+import { type CatchpointCredentials, parseCredentials } from './catchpoint-api/api-credentials.js';
 import { type RefreshConfig, readRefreshConfig } from './config.js';
-import type { Log } from './log.js';
 import { NodeTable } from './nodes/node-table.js';
 import {
   failureAttributes,
@@ -24,7 +23,8 @@ import {
   type RefreshResult,
   refreshNodes,
 } from './nodes/refresh-nodes.js';
-import { createLogger, createMetrics, MetricName, MetricUnit } from './observability.js';
+import type { Log } from './shared/log.js';
+import { createLogger, createMetrics, MetricName, MetricUnit } from './shared/observability.js';
 
 export interface RefreshMetrics {
   addMetric(name: string, unit: typeof MetricUnit.Count, value: number): unknown;

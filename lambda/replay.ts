@@ -2,8 +2,8 @@
 import type { Context } from 'aws-lambda';
 import { boundedDynamoClient } from './aws/dynamo-client.js';
 import { readReplayConfig } from './config.js';
-import { countersOf, createLogger, createMetrics, MetricName } from './observability.js';
 import { OpenTsdbWriter } from './opentsdb/writer.js';
+import { countersOf, createLogger, createMetrics, MetricName } from './shared/observability.js';
 import { DynamoSpool } from './spool/dynamo-spool.js';
 import { type ReplayResult, replaySpool } from './spool/replay-spool.js';
 

@@ -18,22 +18,22 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
-import { BUNDLE_ALIASES, ESBUILD_TARGET, MAIN_FIELDS } from '../infra/bundling.js';
-import { readPushConfig } from '../lambda/config.js';
 import {
   createNodesTable,
   createSpoolTable,
   type EmbeddedDynamo,
   startEmbeddedDynamo,
-} from '../lambda/local/embedded-dynamo.js';
+} from '../dev/embedded-dynamo.js';
+import { readNodesFile } from '../dev/nodes-file.js';
+import { BUNDLE_ALIASES, ESBUILD_TARGET, MAIN_FIELDS } from '../infra/bundling.js';
+import { readPushConfig } from '../lambda/config.js';
 import { NodeTable } from '../lambda/nodes/node-table.js';
-import { readNodesFile } from '../lambda/nodes/nodes-file.js';
-import { createMetrics } from '../lambda/observability.js';
 import type { HttpAnswer } from '../lambda/opentsdb/http-post.js';
 import { OpenTsdbWriter } from '../lambda/opentsdb/writer.js';
 import { composePushHandler } from '../lambda/push/compose-push.js';
 import type { PushHandler } from '../lambda/push/push-handler.js';
 import { sha256Hex } from '../lambda/push/push-token.js';
+import { createMetrics } from '../lambda/shared/observability.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -145,7 +145,7 @@ const PARTS_ENTRY = `
 export { Logger } from '@aws-lambda-powertools/logger';
 export { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 export { readPushConfig } from './lambda/config.js';
-export { createMetrics } from './lambda/observability.js';
+export { createMetrics } from './lambda/shared/observability.js';
 export { OpenTsdbWriter } from './lambda/opentsdb/writer.js';
 export { composePushHandler } from './lambda/push/compose-push.js';
 `;

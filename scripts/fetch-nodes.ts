@@ -4,10 +4,10 @@
 // CATCHPOINT_API_URL overrides https://io.catchpoint.com.
 
 import { parseArgs } from 'node:util';
-import { createCatchpointClient } from '../lambda/catchpoint/api-client.js';
-import { credentialsFromEnv } from '../lambda/catchpoint/api-credentials.js';
+import { writeNodesFile } from '../dev/nodes-file.js';
+import { createCatchpointClient } from '../lambda/catchpoint-api/api-client.js';
+import { credentialsFromEnv } from '../lambda/catchpoint-api/api-credentials.js';
 import { readCatchpointApiSettings } from '../lambda/config.js';
-import { writeNodesFile } from '../lambda/nodes/nodes-file.js';
 import { normaliseNodeList, recordStamp } from '../lambda/nodes/normalise-node.js';
 
 const USAGE = `usage: npm run nodes -- --out <file>

@@ -16,18 +16,18 @@ import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parsePush } from '../lambda/catchpoint/parse-push.js';
-import { type MetricOptions, parseMetricNaming, parseMetricSets } from '../lambda/config.js';
-import { toDatapoints } from '../lambda/metrics/datapoints.js';
-import { nodeDimensions } from '../lambda/metrics/node-dimensions.js';
-import type { NodeRecord } from '../lambda/nodes/node-record.js';
-import { readNodesFile } from '../lambda/nodes/nodes-file.js';
+import { readNodesFile } from '../dev/nodes-file.js';
 import {
   freePort,
   startVictoriaMetrics,
   type VictoriaMetrics,
   victoriaMetricsInstalled,
-} from '../test/support/victoria-metrics.js';
+} from '../dev/victoria-metrics.js';
+import { type MetricOptions, parseMetricNaming, parseMetricSets } from '../lambda/config.js';
+import { toDatapoints } from '../lambda/metrics/datapoints.js';
+import { nodeDimensions } from '../lambda/metrics/node-dimensions.js';
+import type { NodeRecord } from '../lambda/nodes/node-record.js';
+import { parsePush } from '../lambda/webhook/parse-push.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -164,7 +164,7 @@ interface Bridge {
   stop(): Promise<void>;
 }
 
-/** `npm start` as a child process: `node --import tsx lambda/local/main.ts`, its log lines to a file. */
+/** `npm start` as a child process: `node --import tsx dev/main.ts`, its log lines to a file. */
 async function startBridge(dir: string, openTsdbUrl: string): Promise<Bridge> {
   const port = await freePort();
   const logFile = join(dir, 'bridge.log');
@@ -183,7 +183,7 @@ async function startBridge(dir: string, openTsdbUrl: string): Promise<Bridge> {
   // Loopback only: no node refresh from Catchpoint's API.
   for (const name of ['CATCHPOINT_API_KEY', 'CATCHPOINT_CLIENT_ID', 'CATCHPOINT_CLIENT_SECRET'])
     delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', join('lambda', 'local', 'main.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join('dev', 'main.ts')], {
     cwd: ROOT,
     env,
     stdio: ['ignore', log, log],

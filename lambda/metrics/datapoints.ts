@@ -1,6 +1,6 @@
-import type { Measurements, TestResult } from '../catchpoint/test-result.js';
 import type { MetricOptions } from '../config.js';
 import type { Datapoint } from '../opentsdb/datapoint.js';
+import type { Measurements, TestResult } from '../webhook/test-result.js';
 import type { NodeDimensions } from './node-dimensions.js';
 import { cleanTagValue } from './tag-value.js';
 

@@ -1,7 +1,7 @@
-import { parseNodeName } from '../catchpoint/node-name.js';
-import type { TestResult } from '../catchpoint/test-result.js';
 import type { NodeRecord } from '../nodes/node-record.js';
-import { countryByCode, countryByName } from './countries.js';
+import { countryByCode, countryByName } from '../shared/countries.js';
+import { parseNodeName } from '../shared/node-name.js';
+import type { TestResult } from '../webhook/test-result.js';
 import { cleanTagValue } from './tag-value.js';
 
 /** The node's tag values, cleaned for OpenTSDB. */

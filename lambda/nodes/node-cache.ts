@@ -1,4 +1,4 @@
-import type { Log } from '../log.js';
+import type { Log } from '../shared/log.js';
 import { isExpired, type NodeRecord } from './node-record.js';
 
 /** What the cache reads from: the DynamoDB table, or anything shaped like it. */

@@ -5,7 +5,7 @@ export interface NodeRecord {
   asn?: number;
   city?: string;
   region?: string;
-  /** Country name, as lambda/metrics/countries.ts spells it ("South Korea", not "Korea, Republic of"). */
+  /** Country name, as lambda/shared/countries.ts spells it ("South Korea", not "Korea, Republic of"). */
   country?: string;
   /** ISO 3166 alpha-2 code, when known. */
   countryCode?: string;

@@ -1,16 +1,16 @@
 // Catchpoint's node lists (v1 items, v2 nodes merged with the Enterprise list) → the normalised NodeRecord
 // the push path reads. Pure: no I/O, the clock comes in as `stamp`, what the table holds comes in as `known`.
 
-import { parseAsn } from '../catchpoint/asn.js';
 import type {
   NamedRef,
   RawNodeList,
   V1Item,
   V2EnterpriseNode,
   V2Node,
-} from '../catchpoint/node-api-types.js';
-import { type NodeNameParts, parseNodeName } from '../catchpoint/node-name.js';
-import { countryByCode, countryByName } from '../metrics/countries.js';
+} from '../catchpoint-api/node-api-types.js';
+import { parseAsn } from '../shared/asn.js';
+import { countryByCode, countryByName } from '../shared/countries.js';
+import { type NodeNameParts, parseNodeName } from '../shared/node-name.js';
 import type { NodeRecord } from './node-record.js';
 
 /** The refresh's time stamps, identical for every record one run writes. */
@@ -152,7 +152,7 @@ interface ApiFields {
  * The record: what the API tells; else what the node's known record had from the API (a thinner answer, such
  * as an empty Enterprise list or API v2 after v1, never strips what the table knows); else what the node
  * name and the country tables tell. Only known values are kept. The country is named as the metrics name
- * it (lambda/metrics/countries.ts: "South Korea", not the API's "Korea, Republic of"), so that a node's
+ * it (lambda/shared/countries.ts: "South Korea", not the API's "Korea, Republic of"), so that a node's
  * series do not depend on whether the push path found it in the table.
  */
 function build(

@@ -3,7 +3,7 @@
 // the table's TTL), nothing is written unless the whole list arrived and passed the checks, and no attribute
 // the table knows is blanked out by an answer that does not tell it (an empty Enterprise list, API v2 after v1).
 
-import type { NodeListSource } from '../catchpoint/api-client.js';
+import type { NodeListSource } from '../catchpoint-api/api-client.js';
 import { isExpired, type NodeRecord } from './node-record.js';
 import { normaliseNodeList, recordStamp } from './normalise-node.js';
 

@@ -1,4 +1,4 @@
-import { isObject } from '../catchpoint/json-fields.js';
+import { isObject } from '../shared/json-fields.js';
 import type { HttpAnswer } from './http-post.js';
 
 /** One point OpenTSDB named in a `details` answer, with its reason. */

@@ -1,4 +1,4 @@
-import type { Log } from '../log.js';
+import type { Log } from '../shared/log.js';
 import { type Datapoint, serializeDatapoint } from './datapoint.js';
 import { type HttpAnswer, httpPost } from './http-post.js';
 import {

@@ -1,14 +1,14 @@
-import { parsePush } from '../catchpoint/parse-push.js';
-import { PushRejected } from '../catchpoint/push-error.js';
-import type { TestResult } from '../catchpoint/test-result.js';
 import type { MetricOptions } from '../config.js';
-import type { Log } from '../log.js';
 import { toDatapoints } from '../metrics/datapoints.js';
 import { nodeDimensions } from '../metrics/node-dimensions.js';
 import type { NodeRecord } from '../nodes/node-record.js';
-import { type Counters, MetricName } from '../observability.js';
 import type { Datapoint } from '../opentsdb/datapoint.js';
 import type { DatapointSink } from '../opentsdb/writer.js';
+import type { Log } from '../shared/log.js';
+import { type Counters, MetricName } from '../shared/observability.js';
+import { parsePush } from '../webhook/parse-push.js';
+import { PushRejected } from '../webhook/push-rejected.js';
+import type { TestResult } from '../webhook/test-result.js';
 import { tokenAccepted } from './push-token.js';
 
 /** Catchpoint's documented push limit is far below this; anything bigger is not a test run. */
@@ -135,7 +135,7 @@ export class PushService {
 
   /**
    * Says once per field (per container) that a numeric field wrote no metric because it is not on the
-   * documented list (lambda/catchpoint/measurement-names.ts), so a new Catchpoint field is noticed.
+   * documented list (lambda/webhook/measurement-names.ts), so a new Catchpoint field is noticed.
    */
   private reportIgnored(fields: readonly string[], context: Record<string, unknown>): void {
     for (const field of fields) {

@@ -1,6 +1,6 @@
-import type { Log } from '../log.js';
 import type { Datapoint } from '../opentsdb/datapoint.js';
 import type { DatapointSink } from '../opentsdb/writer.js';
+import type { Log } from '../shared/log.js';
 import type { SpoolEntryHead } from './dynamo-spool.js';
 
 /** How long one entry may take, retries included, before replay gives up until its next run. */

@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parsePush } from '../../lambda/catchpoint/parse-push.js';
-import { DEFAULT_METRIC_SETS } from '../../lambda/config.js';
-import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
-import { toDatapoints } from '../../lambda/metrics/datapoints.js';
-import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
-import { readNodesFile } from '../../lambda/nodes/nodes-file.js';
-import { CapturingLogger } from '../support/capturing-logger.js';
-import { FIXTURES_DIR, pushFixtureNames } from '../support/fixtures.js';
-import { push, pushFixture } from '../support/push-client.js';
+import { type LocalBridge, startLocalBridge } from '../../dev/local-bridge.js';
+import { readNodesFile } from '../../dev/nodes-file.js';
 import {
   startVictoriaMetrics,
   type VictoriaMetrics,
   victoriaMetricsInstalled,
-} from '../support/victoria-metrics.js';
+} from '../../dev/victoria-metrics.js';
+import { DEFAULT_METRIC_SETS } from '../../lambda/config.js';
+import { toDatapoints } from '../../lambda/metrics/datapoints.js';
+import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
+import { parsePush } from '../../lambda/webhook/parse-push.js';
+import { CapturingLogger } from '../support/capturing-logger.js';
+import { FIXTURES_DIR, pushFixtureNames } from '../support/fixtures.js';
+import { push, pushFixture } from '../support/push-client.js';
 
 // CI installs VictoriaMetrics and must run this; a developer without it is told how to get it.
 const installed = victoriaMetricsInstalled();

@@ -4,8 +4,8 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { EXAMPLE_PUSH_TOKEN_HASH } from '../../infra/bridge-context.js';
 import { ALARM_THRESHOLDS } from '../../infra/bridge-monitoring.js';
 import { readPushConfig, readRefreshConfig, readReplayConfig } from '../../lambda/config.js';
-import { METRICS_NAMESPACE, MetricName } from '../../lambda/observability.js';
 import { DEFAULT_WRITE_BUDGET_MS, PUSH_TIMEOUT_SECONDS } from '../../lambda/push/push-limits.js';
+import { METRICS_NAMESPACE, MetricName } from '../../lambda/shared/observability.js';
 import { cdkJsonContext, deployedEnvironment, resourceByPrefix, synthBridge } from './synth-bridge.js';
 
 type Json = Record<string, unknown>;
@@ -304,7 +304,7 @@ describe('operations', () => {
     return found[0]!;
   }
 
-  it('alarms on the bridge metrics, named through lambda/observability.ts', () => {
+  it('alarms on the bridge metrics, named through lambda/shared/observability.ts', () => {
     customAlarm(MetricName.OpenTsdbErrors, 'push');
     customAlarm(MetricName.RefreshFailures, 'refresh');
     const spool = customAlarm(MetricName.SpoolOldestAgeSeconds, 'replay');

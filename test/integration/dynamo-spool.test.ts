@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  createSpoolTable,
-  type EmbeddedDynamo,
-  startEmbeddedDynamo,
-} from '../../lambda/local/embedded-dynamo.js';
+import { createSpoolTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
 import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
 import { DynamoSpool } from '../../lambda/spool/dynamo-spool.js';
 

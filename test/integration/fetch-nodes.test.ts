@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { readNodesFile } from '../../lambda/nodes/nodes-file.js';
+import { readNodesFile } from '../../dev/nodes-file.js';
 import { normaliseNodeList, recordStamp } from '../../lambda/nodes/normalise-node.js';
 import {
   type CatchpointStandIn,

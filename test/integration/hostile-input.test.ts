@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { LocalBridge } from '../../lambda/local/local-bridge.js';
+import type { LocalBridge } from '../../dev/local-bridge.js';
+import type { OpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import {
   HOSTILE_DIR,
@@ -15,7 +16,6 @@ import {
   hostileFiles,
   loadHostileCases,
 } from '../support/hostile-cases.js';
-import type { OpenTsdbStandIn } from '../support/opentsdb-stand-in.js';
 
 const TOKEN = 'hostile-corpus-token-7d1e';
 /** Every 200 writes at least the 7 status points of the core set. */

@@ -1,13 +1,9 @@
 // `npm start`'s node refresh: the embedded table refreshed at start and then on a timer.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { createNodesTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
+import { startLocalNodeRefresh } from '../../dev/local-refresh.js';
 import { ConfigError } from '../../lambda/config.js';
-import {
-  createNodesTable,
-  type EmbeddedDynamo,
-  startEmbeddedDynamo,
-} from '../../lambda/local/embedded-dynamo.js';
-import { startLocalNodeRefresh } from '../../lambda/local/local-refresh.js';
 import { NodeTable } from '../../lambda/nodes/node-table.js';
 import { captureLog } from '../support/capture-log.js';
 import {

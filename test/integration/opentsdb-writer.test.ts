@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
 import { httpPost } from '../../lambda/opentsdb/http-post.js';
 import { MAX_BODY_BYTES } from '../../lambda/opentsdb/request-body.js';
 import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
 import { captureLog } from '../support/capture-log.js';
-import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../support/opentsdb-stand-in.js';
 
 const TS = 1795521852;
 

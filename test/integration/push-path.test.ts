@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
+import { type LocalBridge, startLocalBridge } from '../../dev/local-bridge.js';
+import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
 import {
@@ -9,7 +10,6 @@ import {
   startCatchpointStandIn,
 } from '../support/catchpoint-stand-in.js';
 import { pushFixtureNames } from '../support/fixtures.js';
-import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../support/opentsdb-stand-in.js';
 import { push, pushFixture } from '../support/push-client.js';
 
 const TOKEN = 'local-test-token-5f2c';

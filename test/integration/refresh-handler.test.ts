@@ -2,11 +2,7 @@
 // clients, Powertools logger and metrics, pointed at stand-ins through the standard AWS_ENDPOINT_URL_* variables.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  createNodesTable,
-  type EmbeddedDynamo,
-  startEmbeddedDynamo,
-} from '../../lambda/local/embedded-dynamo.js';
+import { createNodesTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
 import { NodeTable } from '../../lambda/nodes/node-table.js';
 import type { RefreshHandler } from '../../lambda/refresh.js';
 import {

@@ -3,13 +3,9 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
-import type { CatchpointClientOptions } from '../../lambda/catchpoint/api-client.js';
+import { createNodesTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
+import type { CatchpointClientOptions } from '../../lambda/catchpoint-api/api-client.js';
 import type { RefreshConfig } from '../../lambda/config.js';
-import {
-  createNodesTable,
-  type EmbeddedDynamo,
-  startEmbeddedDynamo,
-} from '../../lambda/local/embedded-dynamo.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import { NodeTable } from '../../lambda/nodes/node-table.js';
 import { RefreshError, type RefreshFailureReason } from '../../lambda/nodes/refresh-nodes.js';

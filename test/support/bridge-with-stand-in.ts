@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { type LocalBridge, startLocalBridge } from '../../lambda/local/local-bridge.js';
+import { type LocalBridge, startLocalBridge } from '../../dev/local-bridge.js';
+import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 import { CapturingLogger } from './capturing-logger.js';
 import { FIXTURES_DIR } from './fixtures.js';
-import { type OpenTsdbStandIn, startOpenTsdbStandIn } from './opentsdb-stand-in.js';
 
 export interface BridgeWithStandIn {
   tsdb: OpenTsdbStandIn;

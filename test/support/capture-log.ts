@@ -1,4 +1,4 @@
-import type { Log } from '../../lambda/log.js';
+import type { Log } from '../../lambda/shared/log.js';
 
 export interface LogEntry {
   level: 'debug' | 'info' | 'warn' | 'error';

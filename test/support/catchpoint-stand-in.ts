@@ -10,7 +10,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { V1Item, V2EnterpriseNode, V2Node } from '../../lambda/catchpoint/node-api-types.js';
+import type { V1Item, V2EnterpriseNode, V2Node } from '../../lambda/catchpoint-api/node-api-types.js';
 import { fixture } from './fixtures.js';
 
 export interface StandInData {

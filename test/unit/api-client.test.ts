@@ -6,9 +6,9 @@ import {
   type CatchpointClientOptions,
   createCatchpointClient,
   type RetryNotice,
-} from '../../lambda/catchpoint/api-client.js';
-import { catchpointMessage, HTTP_DEFAULTS, parseRetryAfter } from '../../lambda/catchpoint/api-http.js';
-import type { RawNodeList } from '../../lambda/catchpoint/node-api-types.js';
+} from '../../lambda/catchpoint-api/api-client.js';
+import { catchpointMessage, HTTP_DEFAULTS, parseRetryAfter } from '../../lambda/catchpoint-api/api-http.js';
+import type { RawNodeList } from '../../lambda/catchpoint-api/node-api-types.js';
 import {
   type CatchpointStandIn,
   fixtureNodes,

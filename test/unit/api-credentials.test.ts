@@ -4,7 +4,7 @@ import {
   CredentialsError,
   credentialsFromEnv,
   parseCredentials,
-} from '../../lambda/catchpoint/api-credentials.js';
+} from '../../lambda/catchpoint-api/api-credentials.js';
 
 const SOURCE = 'the SSM parameter /catchpoint/api';
 

@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type Continent,
-  type Country,
-  countryByCode,
-  countryByName,
-} from '../../lambda/metrics/countries.js';
+import { type Continent, type Country, countryByCode, countryByName } from '../../lambda/shared/countries.js';
 
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 

@@ -3,13 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { NodesFileError, parseNodesFile, readNodesFile, writeNodesFile } from '../../dev/nodes-file.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
-import {
-  NodesFileError,
-  parseNodesFile,
-  readNodesFile,
-  writeNodesFile,
-} from '../../lambda/nodes/nodes-file.js';
 import { normaliseNodeList, recordStamp } from '../../lambda/nodes/normalise-node.js';
 import { fixtureNodes } from '../support/catchpoint-stand-in.js';
 import { fixture } from '../support/fixtures.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_ASN, parseAsn } from '../../lambda/catchpoint/asn.js';
-import type { V1Item, V2EnterpriseNode, V2Node } from '../../lambda/catchpoint/node-api-types.js';
+import type { V1Item, V2EnterpriseNode, V2Node } from '../../lambda/catchpoint-api/node-api-types.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import {
   canonicalContinent,
@@ -10,6 +9,7 @@ import {
   normaliseV2Node,
   recordStamp,
 } from '../../lambda/nodes/normalise-node.js';
+import { MAX_ASN, parseAsn } from '../../lambda/shared/asn.js';
 import { fixtureNodes } from '../support/catchpoint-stand-in.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);

@@ -10,7 +10,7 @@ import {
   type OpenTsdbStandIn,
   type OpenTsdbStandInOptions,
   startOpenTsdbStandIn,
-} from '../support/opentsdb-stand-in.js';
+} from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 
 const METRIC = 'catchpoint.rtt.by_node';
 const TS = 1795000000;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePush } from '../../lambda/catchpoint/parse-push.js';
-import { PushRejected } from '../../lambda/catchpoint/push-error.js';
-import { parseCatchpointTimestamp } from '../../lambda/catchpoint/timestamp.js';
+import { parsePush } from '../../lambda/webhook/parse-push.js';
+import { PushRejected } from '../../lambda/webhook/push-rejected.js';
+import { parseCatchpointTimestamp } from '../../lambda/webhook/timestamp.js';
 import { FIXTURE_RECEIVED_AT_MS, fixture, pushFixtureNames } from '../support/fixtures.js';
 
 const at = FIXTURE_RECEIVED_AT_MS;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NodeListSource } from '../../lambda/catchpoint/api-client.js';
-import type { RawNodeList } from '../../lambda/catchpoint/node-api-types.js';
+import type { NodeListSource } from '../../lambda/catchpoint-api/api-client.js';
+import type { RawNodeList } from '../../lambda/catchpoint-api/node-api-types.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import { normaliseNodeList, recordStamp } from '../../lambda/nodes/normalise-node.js';
 import {

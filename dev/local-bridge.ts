@@ -1,17 +1,16 @@
 // Everything `npm start` runs, as one function the tests can start too: an embedded DynamoDB with the
 // nodes and spool tables, the push handler behind a local HTTP server, spool replay and node refresh timers.
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { CatchpointClientOptions } from '../catchpoint/api-client.js';
-import { ConfigError, positiveInt, readCatchpointApiSettings, readPushConfig } from '../config.js';
-import { NodeTable } from '../nodes/node-table.js';
-import { readNodesFile } from '../nodes/nodes-file.js';
-import { createLogger, createMetrics } from '../observability.js';
-import type { DatapointSink } from '../opentsdb/writer.js';
-import { OpenTsdbWriter } from '../opentsdb/writer.js';
-import { composePushHandler } from '../push/compose-push.js';
-import { sha256Hex } from '../push/push-token.js';
-import { DynamoSpool } from '../spool/dynamo-spool.js';
-import { type ReplayResult, replaySpool } from '../spool/replay-spool.js';
+import type { CatchpointClientOptions } from '../lambda/catchpoint-api/api-client.js';
+import { ConfigError, positiveInt, readCatchpointApiSettings, readPushConfig } from '../lambda/config.js';
+import { NodeTable } from '../lambda/nodes/node-table.js';
+import type { DatapointSink } from '../lambda/opentsdb/writer.js';
+import { OpenTsdbWriter } from '../lambda/opentsdb/writer.js';
+import { composePushHandler } from '../lambda/push/compose-push.js';
+import { sha256Hex } from '../lambda/push/push-token.js';
+import { createLogger, createMetrics } from '../lambda/shared/observability.js';
+import { DynamoSpool } from '../lambda/spool/dynamo-spool.js';
+import { type ReplayResult, replaySpool } from '../lambda/spool/replay-spool.js';
 import {
   createNodesTable,
   createSpoolTable,
@@ -19,8 +18,9 @@ import {
   startEmbeddedDynamo,
 } from './embedded-dynamo.js';
 import { startLocalNodeRefresh } from './local-refresh.js';
+import { startLocalServer } from './local-server.js';
+import { readNodesFile } from './nodes-file.js';
 import { PrintingSink } from './printing-sink.js';
-import { startLocalServer } from './server.js';
 
 export const LOCAL_NODES_TABLE = 'catchpoint-nodes';
 export const LOCAL_SPOOL_TABLE = 'catchpoint-spool';

@@ -2,17 +2,17 @@
 // Catchpoint credentials are in the environment (CATCHPOINT_API_KEY, or CATCHPOINT_CLIENT_ID and
 // CATCHPOINT_CLIENT_SECRET). At start, then every hour.
 
-import { type CatchpointClientOptions, createCatchpointClient } from '../catchpoint/api-client.js';
-import { CredentialsError, credentialsFromEnv } from '../catchpoint/api-credentials.js';
-import { ConfigError, readCatchpointApiSettings } from '../config.js';
-import type { Log } from '../log.js';
+import { type CatchpointClientOptions, createCatchpointClient } from '../lambda/catchpoint-api/api-client.js';
+import { CredentialsError, credentialsFromEnv } from '../lambda/catchpoint-api/api-credentials.js';
+import { ConfigError, readCatchpointApiSettings } from '../lambda/config.js';
 import {
   failureAttributes,
   type NodeStore,
   REFRESH_DONE,
   REFRESH_FAILED,
   refreshNodes,
-} from '../nodes/refresh-nodes.js';
+} from '../lambda/nodes/refresh-nodes.js';
+import type { Log } from '../lambda/shared/log.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

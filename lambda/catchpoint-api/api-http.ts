@@ -2,7 +2,7 @@
 // timeout, 429/5xx/network failures retried with backoff (Retry-After honoured), and errors that carry
 // Catchpoint's own message. Clock, sleep and fetch are injected so tests run without waiting.
 
-import { isObject } from './json-fields.js';
+import { isObject } from '../shared/json-fields.js';
 
 export type ApiErrorKind =
   /** Credentials refused (401/403, a refused token request, an expired token that could not be renewed). */

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { boundedDynamoClient } from '../aws/dynamo-client.js';
+import { boundedDynamoClient } from '../lambda/aws/dynamo-client.js';
 
 /** An in-memory DynamoDB (dynalite) on loopback, for `npm start` and the tests. It has no TTL. */
 export interface EmbeddedDynamo {

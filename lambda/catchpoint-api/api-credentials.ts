@@ -1,7 +1,7 @@
 // Catchpoint REST API credentials: a v2 static API key, or a v1 OAuth client id + secret.
 // Errors name what is wrong, never the values: they end up in logs.
 
-import { isObject } from './json-fields.js';
+import { isObject } from '../shared/json-fields.js';
 
 export type CatchpointCredentials =
   | { version: 'v2'; apiKey: string }

@@ -1,5 +1,5 @@
-import { type Datapoint, toPutLine } from '../opentsdb/datapoint.js';
-import type { DatapointSink, WriteOutcome } from '../opentsdb/writer.js';
+import { type Datapoint, toPutLine } from '../lambda/opentsdb/datapoint.js';
+import type { DatapointSink, WriteOutcome } from '../lambda/opentsdb/writer.js';
 
 /** Without OPENTSDB_URL the local server prints each datapoint as an OpenTSDB `put` line. */
 export class PrintingSink implements DatapointSink {

@@ -1,4 +1,4 @@
-import { parseAsn } from './asn.js';
+import { parseAsn } from '../shared/asn.js';
 import {
   field,
   isErrorCode,
@@ -7,7 +7,7 @@ import {
   type JsonObject,
   objectField,
   toFiniteNumber,
-} from './json-fields.js';
+} from '../shared/json-fields.js';
 import {
   BYTE_FIELDS,
   CONTENT_TYPE_KINDS,
@@ -16,7 +16,7 @@ import {
   PING_FIELDS,
   TIMING_FIELDS,
 } from './measurement-names.js';
-import { PushRejected } from './push-error.js';
+import { PushRejected } from './push-rejected.js';
 import { readTemplateSummary } from './template-fields.js';
 import type { Measurements, TestResult, TracerouteSummary } from './test-result.js';
 import { parseCatchpointTimestamp } from './timestamp.js';

@@ -1,4 +1,4 @@
-import { isErrorCode, isRaised, type JsonObject, toFiniteNumber } from './json-fields.js';
+import { isErrorCode, isRaised, type JsonObject, toFiniteNumber } from '../shared/json-fields.js';
 import {
   BYTE_FIELDS as BYTES,
   COUNTER_FIELDS as COUNTERS,

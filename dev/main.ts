@@ -1,7 +1,7 @@
 // `npm start`: the push path on localhost, through the same handler as the Lambda (see local-bridge.ts).
-import { ConfigError } from '../config.js';
-import { NodesFileError } from '../nodes/nodes-file.js';
+import { ConfigError } from '../lambda/config.js';
 import { startLocalBridge } from './local-bridge.js';
+import { NodesFileError } from './nodes-file.js';
 
 // EMF lines are for CloudWatch; locally they would only bury the logs.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';

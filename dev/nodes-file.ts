@@ -3,12 +3,17 @@
 // array of raw v1/v2 nodes or of normalised NodeRecords (what writeNodesFile writes), mixed if need be.
 
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseAsn } from '../catchpoint/asn.js';
-import { isObject, type JsonObject } from '../catchpoint/json-fields.js';
-import type { V1Item, V2EnterpriseNode, V2Node } from '../catchpoint/node-api-types.js';
-import { countryByName } from '../metrics/countries.js';
-import type { NodeRecord } from './node-record.js';
-import { normaliseV1Item, normaliseV2Node, type RecordStamp, recordStamp } from './normalise-node.js';
+import type { V1Item, V2EnterpriseNode, V2Node } from '../lambda/catchpoint-api/node-api-types.js';
+import type { NodeRecord } from '../lambda/nodes/node-record.js';
+import {
+  normaliseV1Item,
+  normaliseV2Node,
+  type RecordStamp,
+  recordStamp,
+} from '../lambda/nodes/normalise-node.js';
+import { parseAsn } from '../lambda/shared/asn.js';
+import { countryByName } from '../lambda/shared/countries.js';
+import { isObject, type JsonObject } from '../lambda/shared/json-fields.js';
 
 export class NodesFileError extends Error {
   override name = 'NodesFileError';

@@ -1,6 +1,7 @@
 // Fetches the whole node list from Catchpoint's REST API, v2 (static API key) or v1 (OAuth client
 // credentials). Any failure throws: a partial list is never returned.
 
+import { isObject, type JsonObject } from '../shared/json-fields.js';
 import type { CatchpointCredentials } from './api-credentials.js';
 import {
   CatchpointApiError,
@@ -10,7 +11,6 @@ import {
   type HttpOptions,
   messageSuffix,
 } from './api-http.js';
-import { isObject, type JsonObject } from './json-fields.js';
 import type { RawNodeList, V1Item, V2EnterpriseNode, V2Node } from './node-api-types.js';
 
 export type { ApiErrorKind, HttpOptions, RetryNotice } from './api-http.js';

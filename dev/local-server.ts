@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PushHandler } from '../push/push-handler.js';
-import { PUSH_TIMEOUT_SECONDS } from '../push/push-limits.js';
-import { MAX_PUSH_BYTES } from '../push/push-service.js';
+import type { PushHandler } from '../lambda/push/push-handler.js';
+import { PUSH_TIMEOUT_SECONDS } from '../lambda/push/push-limits.js';
+import { MAX_PUSH_BYTES } from '../lambda/push/push-service.js';
 import { httpApiEvent, lambdaContext } from './lambda-shim.js';
 
 /** The push Lambda's timeout in the stack; the local server gives each push the same. */
