@@ -2,21 +2,29 @@
 // nodes and spool tables, the push handler behind a local HTTP server, spool replay and node refresh timers.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CatchpointClientOptions } from '../lambda/catchpoint-api/api-client.js';
-import { ConfigError, positiveInt, readCatchpointApiSettings, readPushConfig } from '../lambda/config.js';
+import {
+  ConfigError,
+  type Env,
+  positiveInt,
+  readCatchpointApiSettings,
+  readPushConfig,
+} from '../lambda/config.js';
 import { NodeTable } from '../lambda/nodes/node-table.js';
 import type { DatapointSink } from '../lambda/opentsdb/writer.js';
 import { OpenTsdbWriter } from '../lambda/opentsdb/writer.js';
-import { composePushHandler } from '../lambda/push/compose-push.js';
+import { createPushHandler } from '../lambda/push/push-handler.js';
 import { sha256Hex } from '../lambda/push/push-token.js';
 import { createLogger, createMetrics } from '../lambda/shared/observability.js';
 import { DynamoSpool } from '../lambda/spool/dynamo-spool.js';
-import { type ReplayResult, replaySpool } from '../lambda/spool/replay-spool.js';
+import { createReplayHandler } from '../lambda/spool/replay-handler.js';
+import type { ReplayResult } from '../lambda/spool/replay-spool.js';
 import {
   createNodesTable,
   createSpoolTable,
   type EmbeddedDynamo,
   startEmbeddedDynamo,
 } from './embedded-dynamo.js';
+import { lambdaContext } from './lambda-shim.js';
 import { startLocalNodeRefresh } from './local-refresh.js';
 import { startLocalServer } from './local-server.js';
 import { readNodesFile } from './nodes-file.js';
@@ -25,7 +33,8 @@ import { PrintingSink } from './printing-sink.js';
 export const LOCAL_NODES_TABLE = 'catchpoint-nodes';
 export const LOCAL_SPOOL_TABLE = 'catchpoint-spool';
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** The replay function's timeout in the stack; each local replay gets the same. */
+const LOCAL_REPLAY_TIMEOUT_MS = 50_000;
 
 export interface LocalBridge {
   url: string;
@@ -86,7 +95,8 @@ export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {
 
     if (!token) logger.warn('PUSH_TOKEN is not set: accepting every push without a token');
     const spool = openTsdbUrl ? new DynamoSpool(dynamo.client, LOCAL_SPOOL_TABLE) : undefined;
-    const handler = composePushHandler(config, {
+    const handler = createPushHandler({
+      config,
       dynamo: dynamo.client,
       logger,
       metrics: createMetrics('push'),
@@ -94,21 +104,21 @@ export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {
     });
     const server = await startLocalServer({ port, host: env.HOST?.trim() || '127.0.0.1', handler });
 
-    const replayWriter = openTsdbUrl
-      ? new OpenTsdbWriter(openTsdbUrl, { timeoutMs: config.openTsdbTimeoutMs, log: logger })
-      : undefined;
+    // The replay function's own handler, run on a timer as EventBridge would.
+    const replay =
+      spool && openTsdbUrl
+        ? createReplayHandler({
+            spool,
+            sink: new OpenTsdbWriter(openTsdbUrl, { timeoutMs: config.openTsdbTimeoutMs, log: logger }),
+            logger,
+            metrics: createMetrics('replay'),
+          })
+        : undefined;
     let replaying: Promise<ReplayResult | undefined> | undefined;
     const replayNow = (): Promise<ReplayResult | undefined> => {
-      if (!spool || !replayWriter) return Promise.resolve(undefined);
-      replaying ??= replaySpool(spool, replayWriter, { deadlineMs: Date.now() + 50_000, log: logger })
-        .then((result) => {
-          if (result.replayed > 0 || result.depth > 0) logger.info('spool replay', { ...result });
-          return result;
-        })
-        .catch((error: unknown) => {
-          logger.error('spool replay failed', { error: String(error) });
-          return undefined;
-        })
+      if (!replay) return Promise.resolve(undefined);
+      replaying ??= replay(undefined, lambdaContext('local-replay', LOCAL_REPLAY_TIMEOUT_MS))
+        .catch(() => undefined) // logged by the handler
         .finally(() => {
           replaying = undefined;
         });

@@ -4,7 +4,7 @@
 
 import { type CatchpointClientOptions, createCatchpointClient } from '../lambda/catchpoint-api/api-client.js';
 import { CredentialsError, credentialsFromEnv } from '../lambda/catchpoint-api/api-credentials.js';
-import { ConfigError, readCatchpointApiSettings } from '../lambda/config.js';
+import { ConfigError, type Env, readCatchpointApiSettings } from '../lambda/config.js';
 import {
   failureAttributes,
   type NodeStore,
@@ -13,8 +13,6 @@ import {
   refreshNodes,
 } from '../lambda/nodes/refresh-nodes.js';
 import type { Log } from '../lambda/shared/log.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 export interface LocalNodeRefreshOptions {
   table: NodeStore;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PushHandler } from '../lambda/push/push-handler.js';
+import type { PushHandler } from '../lambda/push/api-gateway.js';
 import { PUSH_TIMEOUT_SECONDS } from '../lambda/push/push-limits.js';
 import { MAX_PUSH_BYTES } from '../lambda/push/push-service.js';
 import { httpApiEvent, lambdaContext } from './lambda-shim.js';
@@ -38,26 +38,14 @@ export async function startLocalServer(options: {
     }
     if (url.pathname !== '/push')
       return send(404, { error: 'not found: the routes are POST /push and GET /health' });
-    if (req.method !== 'POST') return send(405, { error: 'use POST to push test data' });
-
+    // Every push, whatever its method or size, goes to the handler, which alone decides the answer (the
+    // token is checked before the size, as in the Lambda). A body past the limit is not read further: the
+    // handler gets its first MAX_PUSH_BYTES + 1 bytes, which it refuses as too large.
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = false;
-    req.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      size += chunk.length;
-      if (size > MAX_PUSH_BYTES) {
-        // Refuse before reading the rest, as API Gateway + the handler would refuse it.
-        refused = true;
-        res.setHeader('connection', 'close');
-        send(413, { error: `body larger than ${MAX_PUSH_BYTES} bytes` });
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (refused) return;
+    let answered = false;
+    const answer = (tooLarge: boolean): void => {
+      answered = true;
       const headers: Record<string, string> = {};
       for (const [key, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(',') : value;
@@ -67,16 +55,30 @@ export async function startLocalServer(options: {
         path: url.pathname,
         query: url.searchParams,
         headers,
-        body: Buffer.concat(chunks),
+        body: Buffer.concat(chunks).subarray(0, MAX_PUSH_BYTES + 1),
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       });
       options
         .handler(event, lambdaContext('local-push', LOCAL_PUSH_TIMEOUT_MS))
         .then((result) => {
-          res.writeHead(result.statusCode ?? 200, { 'content-type': 'application/json' });
+          const headers: Record<string, string> = { 'content-type': 'application/json' };
+          if (tooLarge) headers.connection = 'close';
+          res.writeHead(result.statusCode ?? 200, headers);
           res.end(result.body ?? '');
         })
         .catch(() => send(500, { error: 'internal error' }));
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (answered) return;
+      size += chunk.length;
+      chunks.push(chunk);
+      if (size > MAX_PUSH_BYTES) {
+        answer(true);
+        req.resume();
+      }
+    });
+    req.on('end', () => {
+      if (!answered) answer(false);
     });
     req.on('error', () => res.destroy());
   });

@@ -13,6 +13,7 @@ import {
 } from '../lambda/nodes/normalise-node.js';
 import { parseAsn } from '../lambda/shared/asn.js';
 import { countryByName } from '../lambda/shared/countries.js';
+import { errorText } from '../lambda/shared/error-text.js';
 import { isObject, type JsonObject } from '../lambda/shared/json-fields.js';
 
 export class NodesFileError extends Error {
@@ -36,9 +37,7 @@ export async function readNodesFile(path: string, options: ReadNodesOptions = {}
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new NodesFileError(
-      `cannot read nodes file ${path}: ${error instanceof Error ? error.message : error}`,
-    );
+    throw new NodesFileError(`cannot read nodes file ${path}: ${errorText(error)}`);
   }
   return parseNodesFile(text, path, options);
 }
@@ -48,9 +47,7 @@ export function parseNodesFile(text: string, path: string, options: ReadNodesOpt
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new NodesFileError(
-      `nodes file ${path} is not JSON: ${error instanceof Error ? error.message : error}`,
-    );
+    throw new NodesFileError(`nodes file ${path} is not JSON: ${errorText(error)}`);
   }
   const entries = nodeEntries(json);
   if (entries === undefined) {

@@ -7,7 +7,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** The process environment, or any map shaped like it (tests pass their own). */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export const METRIC_SET_NAMES = ['core', 'timing', 'ping', 'traceroute', 'bytes', 'counters'] as const;
 export type MetricSet = (typeof METRIC_SET_NAMES)[number];

@@ -9,6 +9,7 @@ import { createCatchpointClient } from '../lambda/catchpoint-api/api-client.js';
 import { credentialsFromEnv } from '../lambda/catchpoint-api/api-credentials.js';
 import { readCatchpointApiSettings } from '../lambda/config.js';
 import { normaliseNodeList, recordStamp } from '../lambda/nodes/normalise-node.js';
+import { errorText } from '../lambda/shared/error-text.js';
 
 const USAGE = `usage: npm run nodes -- --out <file>
 
@@ -57,7 +58,7 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(`fetching the nodes failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`fetching the nodes failed: ${errorText(error)}`);
     process.exitCode = 1;
   },
 );

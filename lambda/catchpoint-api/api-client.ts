@@ -4,10 +4,10 @@
 import { isObject, type JsonObject } from '../shared/json-fields.js';
 import type { CatchpointCredentials } from './api-credentials.js';
 import {
+  type CatchpointAnswer,
   CatchpointApiError,
   CatchpointHttp,
   catchpointMessage,
-  type HttpAnswer,
   type HttpOptions,
   messageSuffix,
 } from './api-http.js';
@@ -239,7 +239,7 @@ function nodeArray(data: JsonObject, path: string): JsonObject[] {
   return data.nodes.map((node) => (isObject(node) ? node : {}));
 }
 
-function itemArray(answer: HttpAnswer, path: string): V1Item[] {
+function itemArray(answer: CatchpointAnswer, path: string): V1Item[] {
   if (answer.status < 200 || answer.status > 299) {
     throw new CatchpointApiError(
       `Catchpoint GET ${path} answered ${answer.status}${messageSuffix(answer)}`,

@@ -1,6 +1,7 @@
 // Catchpoint REST API credentials: a v2 static API key, or a v1 OAuth client id + secret.
 // Errors name what is wrong, never the values: they end up in logs.
 
+import type { Env } from '../config.js';
 import { isObject } from '../shared/json-fields.js';
 
 export type CatchpointCredentials =
@@ -10,8 +11,6 @@ export type CatchpointCredentials =
 export class CredentialsError extends Error {
   override name = 'CredentialsError';
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * The JSON kept in the SSM SecureString: `{"apiKey":"…"}` (API v2) or `{"clientId":"…","clientSecret":"…"}`

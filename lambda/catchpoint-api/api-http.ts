@@ -2,6 +2,7 @@
 // timeout, 429/5xx/network failures retried with backoff (Retry-After honoured), and errors that carry
 // Catchpoint's own message. Clock, sleep and fetch are injected so tests run without waiting.
 
+import { backoffDelay, sleep } from '../shared/backoff.js';
 import { isObject } from '../shared/json-fields.js';
 
 export type ApiErrorKind =
@@ -76,7 +77,7 @@ export interface HttpRequest {
 }
 
 /** An answer that was not retried away: any 2xx, or a 4xx other than 429. */
-export interface HttpAnswer {
+export interface CatchpointAnswer {
   status: number;
   /** The parsed JSON body; undefined when the body is empty or not JSON. */
   json: unknown;
@@ -121,7 +122,7 @@ export class CatchpointHttp {
     this.backoffBaseMs = options.backoffBaseMs ?? HTTP_DEFAULTS.backoffBaseMs;
     this.maxBackoffMs = options.maxBackoffMs ?? HTTP_DEFAULTS.maxBackoffMs;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? HTTP_DEFAULTS.maxRetryAfterMs;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? sleep;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.onRetry = options.onRetry;
@@ -129,12 +130,12 @@ export class CatchpointHttp {
   }
 
   /** Sends the request, retrying 429, 5xx, timeouts and network failures; any other answer is returned. */
-  async send(request: HttpRequest): Promise<HttpAnswer> {
+  async send(request: HttpRequest): Promise<CatchpointAnswer> {
     const what = `${request.method} ${request.path}`;
     for (let attempt = 1; ; attempt++) {
       await this.throttle();
       const timeoutMs = this.attemptTimeout(what, attempt);
-      let answer: HttpAnswer & { retryAfter: string | null };
+      let answer: CatchpointAnswer & { retryAfter: string | null };
       try {
         answer = await this.attempt(request, timeoutMs);
       } catch (error) {
@@ -178,7 +179,7 @@ export class CatchpointHttp {
   private async attempt(
     request: HttpRequest,
     timeoutMs: number,
-  ): Promise<HttpAnswer & { retryAfter: string | null }> {
+  ): Promise<CatchpointAnswer & { retryAfter: string | null }> {
     const response = await this.fetchFn(`${this.baseUrl}${request.path}`, {
       method: request.method,
       headers: { accept: 'application/json', ...request.headers },
@@ -233,8 +234,7 @@ export class CatchpointHttp {
 
   /** Exponential backoff with jitter: between half and all of base·2^(attempt-1), capped. */
   private backoff(attempt: number): number {
-    const ceiling = Math.min(this.maxBackoffMs, this.backoffBaseMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+    return backoffDelay(attempt, this.backoffBaseMs, this.maxBackoffMs, this.random);
   }
 
   private async throttle(): Promise<void> {
@@ -258,7 +258,7 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
  * Catchpoint's own explanation in an answer: v2's `errors[].message`, v1's `Message`, OAuth's
  * `error_description`/`error`; else the start of a non-JSON body (a gateway's error page).
  */
-export function catchpointMessage(answer: Pick<HttpAnswer, 'json' | 'text'>): string | undefined {
+export function catchpointMessage(answer: Pick<CatchpointAnswer, 'json' | 'text'>): string | undefined {
   const body = answer.json;
   if (isObject(body)) {
     const messages: string[] = [];
@@ -283,7 +283,7 @@ export function catchpointMessage(answer: Pick<HttpAnswer, 'json' | 'text'>): st
 }
 
 /** `": <Catchpoint's message>"`, or nothing when the answer has none. */
-export function messageSuffix(answer: Pick<HttpAnswer, 'json' | 'text'>): string {
+export function messageSuffix(answer: Pick<CatchpointAnswer, 'json' | 'text'>): string {
   const message = catchpointMessage(answer);
   return message ? `: ${message}` : '';
 }

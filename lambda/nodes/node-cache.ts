@@ -1,3 +1,4 @@
+import { errorText } from '../shared/error-text.js';
 import type { Log } from '../shared/log.js';
 import { isExpired, type NodeRecord } from './node-record.js';
 
@@ -64,7 +65,7 @@ export class NodeCache {
       })
       .catch((error: unknown) => {
         this.options.log.warn('node table unavailable; using cached and payload tags', {
-          error: describe(error),
+          error: errorText(error, { withName: true }),
         });
       })
       .finally(() => {
@@ -81,7 +82,7 @@ export class NodeCache {
       if (record) this.nodes.set(nodeId, record);
       return record;
     } catch (error) {
-      this.options.log.warn('node lookup failed', { nodeId, error: describe(error) });
+      this.options.log.warn('node lookup failed', { nodeId, error: errorText(error, { withName: true }) });
       return undefined;
     }
   }
@@ -90,10 +91,6 @@ export class NodeCache {
   private bounded<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
     return withTimeout(work, ms).catch(() => undefined);
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -6,6 +6,7 @@ import {
   ScanCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { backoffDelay, sleep } from '../shared/backoff.js';
 import type { NodeRecord } from './node-record.js';
 
 /** The DynamoDB nodes table: partition key `nodeId` (number). All DynamoDB code for nodes lives here. */
@@ -50,7 +51,7 @@ export class NodeTable {
             `DynamoDB left ${pending.length} node writes unprocessed after ${maxAttempts} attempts`,
           );
         }
-        if (attempt > 1) await sleep(Math.min(2000, 50 * 2 ** attempt));
+        if (attempt > 1) await sleep(backoffDelay(attempt, 100, 2000));
         const out = await this.client.send(
           new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
         );
@@ -58,10 +59,6 @@ export class NodeTable {
       }
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export function toItem(r: NodeRecord): Record<string, AttributeValue> {

@@ -4,6 +4,7 @@
 // the table knows is blanked out by an answer that does not tell it (an empty Enterprise list, API v2 after v1).
 
 import type { NodeListSource } from '../catchpoint-api/api-client.js';
+import { errorText } from '../shared/error-text.js';
 import { isExpired, type NodeRecord } from './node-record.js';
 import { normaliseNodeList, recordStamp } from './normalise-node.js';
 
@@ -73,7 +74,7 @@ export const REFRESH_FAILED = 'node refresh failed';
 /** The log attributes of a failure: its reason and message, and whatever counts the run got to. */
 export function failureAttributes(error: unknown): Record<string, unknown> {
   if (error instanceof RefreshError) return { reason: error.reason, error: error.message, ...error.details };
-  return { reason: 'unexpected', error: error instanceof Error ? error.message : String(error) };
+  return { reason: 'unexpected', error: errorText(error) };
 }
 
 const COMPARED = [
@@ -105,7 +106,7 @@ export async function refreshNodes(options: RefreshOptions): Promise<RefreshResu
     raw = await options.source.fetchNodes();
   } catch (error) {
     throw new RefreshError(
-      `could not fetch the node list (API ${apiVersion}), the table was left as it was: ${messageOf(error)}`,
+      `could not fetch the node list (API ${apiVersion}), the table was left as it was: ${errorText(error)}`,
       'fetch-failed',
       { apiVersion, durationMs: elapsed() },
       { cause: error },
@@ -121,7 +122,7 @@ export async function refreshNodes(options: RefreshOptions): Promise<RefreshResu
     existing = await options.store.scanAll();
   } catch (error) {
     throw new RefreshError(
-      `could not read the nodes table, nothing was written: ${messageOf(error)}`,
+      `could not read the nodes table, nothing was written: ${errorText(error)}`,
       'table-read-failed',
       { apiVersion, fetched, skipped, durationMs: elapsed() },
       { cause: error },
@@ -162,15 +163,11 @@ export async function refreshNodes(options: RefreshOptions): Promise<RefreshResu
     await options.store.putMany(toWrite);
   } catch (error) {
     throw new RefreshError(
-      `writing ${toWrite.length} nodes to the table failed: ${messageOf(error)}`,
+      `writing ${toWrite.length} nodes to the table failed: ${errorText(error)}`,
       'write-failed',
       { ...counts, durationMs: elapsed() },
       { cause: error },
     );
   }
   return { ...counts, written: toWrite.length, unchanged, added, durationMs: elapsed() };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

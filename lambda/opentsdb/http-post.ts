@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 
-export interface HttpAnswer {
+export interface PostAnswer {
   status: number;
   contentType: string;
   body: string;
@@ -25,7 +25,7 @@ export function httpPost(
   body: Buffer,
   headers: Record<string, string>,
   timeoutMs: number,
-): Promise<HttpAnswer> {
+): Promise<PostAnswer> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,5 @@
 import { isObject } from '../shared/json-fields.js';
-import type { HttpAnswer } from './http-post.js';
+import type { PostAnswer } from './http-post.js';
 
 /** One point OpenTSDB named in a `details` answer, with its reason. */
 export interface PointError {
@@ -33,7 +33,7 @@ export function isUnknownMetricReason(reason: string): boolean {
 }
 
 /** Reads an `/api/put?details` answer. */
-export function readPutAnswer(answer: HttpAnswer): PutAnswer {
+export function readPutAnswer(answer: PostAnswer): PutAnswer {
   const { status, body } = answer;
   if (status === 204) return { kind: 'accepted' };
   if (/chunked request not supported/i.test(body) || status === 413) return { kind: 'too-large' };
@@ -78,7 +78,7 @@ function readPointError(entry: unknown): PointError {
  * The per-name errors of an `/api/uid/assign` answer: an empty map for a 200, the `metric_errors` of a
  * readable 400, undefined for anything else (a server fault: nothing is known to be registered).
  */
-export function readAssignErrors(answer: HttpAnswer): Map<string, string> | undefined {
+export function readAssignErrors(answer: PostAnswer): Map<string, string> | undefined {
   if (answer.status === 200) return new Map();
   if (answer.status !== 400) return undefined;
   let parsed: unknown;

@@ -1,6 +1,7 @@
+import { backoffDelay, sleep } from '../shared/backoff.js';
 import type { Log } from '../shared/log.js';
 import { type Datapoint, serializeDatapoint } from './datapoint.js';
-import { type HttpAnswer, httpPost } from './http-post.js';
+import { httpPost, type PostAnswer } from './http-post.js';
 import {
   isTransientReason,
   isUnknownMetricReason,
@@ -39,7 +40,7 @@ export interface WriterOptions {
   minRequestMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
-  post?: (url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number) => Promise<HttpAnswer>;
+  post?: (url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number) => Promise<PostAnswer>;
 }
 
 const HEADERS = {
@@ -68,7 +69,7 @@ export class OpenTsdbWriter implements DatapointSink {
     this.putUrl = new URL(`${baseUrl}/api/put?details`);
     this.assignUrl = new URL(`${baseUrl}/api/uid/assign`);
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? sleep;
     this.post = options.post ?? httpPost;
     this.minRequestMs = options.minRequestMs ?? 100;
   }
@@ -108,7 +109,7 @@ export class OpenTsdbWriter implements DatapointSink {
         body = packed.bodies[0]!;
         points = body.points;
       }
-      let answer: HttpAnswer;
+      let answer: PostAnswer;
       try {
         answer = await this.post(
           this.putUrl,
@@ -225,7 +226,7 @@ export class OpenTsdbWriter implements DatapointSink {
     deadlineMs: number,
   ): Promise<Map<string, { text: string; permanent: boolean }>> {
     const refused = new Map<string, { text: string; permanent: boolean }>();
-    let answer: HttpAnswer;
+    let answer: PostAnswer;
     try {
       answer = await this.post(
         this.assignUrl,
@@ -264,7 +265,7 @@ export class OpenTsdbWriter implements DatapointSink {
   }
 
   private async backoff(failures: number, deadlineMs: number, reason: string): Promise<void> {
-    const delay = Math.min(2000, 50 * 2 ** failures) * (0.75 + Math.random() * 0.5);
+    const delay = backoffDelay(failures, 100, 2000);
     this.options.log.warn('opentsdb write failed', { error: reason, attempt: failures });
     const wait = Math.min(delay, Math.max(0, deadlineMs - this.now() - this.minRequestMs));
     if (wait > 0) await this.sleep(wait);

@@ -1,49 +1,58 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { PushService } from './push-service.js';
+// The push function's factory: builds the push path from its configuration and clients. The Lambda entry
+// (lambda/push.ts) and the local server call it alike; tests pass their own clients and sink.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { boundedDynamoClient } from '../aws/dynamo-client.js';
+import type { PushConfig } from '../config.js';
+import { NodeCache } from '../nodes/node-cache.js';
+import { NodeTable } from '../nodes/node-table.js';
+import { type DatapointSink, OpenTsdbWriter } from '../opentsdb/writer.js';
+import type { InvocationTools } from '../shared/invocation.js';
+import { countersOf } from '../shared/observability.js';
+import { DynamoSpool } from '../spool/dynamo-spool.js';
+import { apiGatewayPushHandler, type PushHandler } from './api-gateway.js';
+import { PushService } from './push-service.js';
 
-export type PushHandler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2>;
+export type { PushHandler } from './api-gateway.js';
 
-/** Time kept back from the Lambda's own limit so that the answer always goes out. */
-const ANSWER_MARGIN_MS = 1000;
+/** How long a push waits for node metadata before using the payload's own tags. */
+const NODE_WAIT_MS = 1500;
 
-/**
- * The API Gateway (HTTP API, payload 2.0) edge of the push path; the local server calls the same function.
- * The answer is due by the earlier of `writeBudgetMs` and the invocation's own limit.
- */
-export function createPushHandler(
-  service: PushService,
-  observability: { logger: Logger; metrics: Metrics; writeBudgetMs: number },
-): PushHandler {
-  const { logger, metrics, writeBudgetMs } = observability;
-  return async (event, context) => {
-    const receivedAtMs = Date.now();
-    logger.addContext(context);
-    const remaining = context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS;
-    try {
-      const answer = await service.handle({
-        method: event.requestContext?.http?.method ?? 'POST',
-        token: event.queryStringParameters?.token,
-        body: event.body,
-        isBase64Encoded: event.isBase64Encoded === true,
-        receivedAtMs,
-        deadlineMs: receivedAtMs + Math.max(0, Math.min(writeBudgetMs, remaining)),
-      });
-      return json(answer.status, answer.body);
-    } catch (error) {
-      // A defect, not bad input: say nothing of it to the caller, everything to the log.
-      logger.error('push failed unexpectedly', { outcome: 'failed', status: 500, error: error as Error });
-      return json(500, { error: 'internal error' });
-    } finally {
-      metrics.publishStoredMetrics();
-    }
-  };
+/** DynamoDB calls on the push path must be short: a slow table costs tags, never the push. */
+export function pushDynamoClient(): DynamoDBClient {
+  return boundedDynamoClient(2000);
 }
 
-function json(statusCode: number, body: Record<string, unknown>): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+export interface PushHandlerDeps extends InvocationTools {
+  config: PushConfig;
+  /** Holds the nodes table and the spool. */
+  dynamo: DynamoDBClient;
+  /** Where datapoints go instead of OpenTSDB (the local server's printer, a test's). */
+  sink?: DatapointSink;
+}
+
+export function createPushHandler(deps: PushHandlerDeps): PushHandler {
+  const { config, dynamo, logger, metrics } = deps;
+  const nodes = new NodeCache(new NodeTable(dynamo, config.nodesTable), {
+    ttlMs: config.nodeCacheTtlMs,
+    waitMs: NODE_WAIT_MS,
+    log: logger,
+  });
+  const sink =
+    deps.sink ??
+    new OpenTsdbWriter(requireUrl(config.openTsdbUrl), { timeoutMs: config.openTsdbTimeoutMs, log: logger });
+  const service = new PushService({
+    tokenHashes: config.pushTokenHashes,
+    metrics: config.metrics,
+    nodes,
+    sink,
+    spool: config.spoolTable ? new DynamoSpool(dynamo, config.spoolTable) : undefined,
+    log: logger,
+    counters: countersOf(metrics),
+  });
+  return apiGatewayPushHandler(service, { logger, metrics, writeBudgetMs: config.writeBudgetMs });
+}
+
+function requireUrl(url: string | undefined): string {
+  if (url === undefined) throw new Error('OPENTSDB_URL is required unless another datapoint sink is given');
+  return url;
 }

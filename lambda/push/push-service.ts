@@ -4,10 +4,11 @@ import { nodeDimensions } from '../metrics/node-dimensions.js';
 import type { NodeRecord } from '../nodes/node-record.js';
 import type { Datapoint } from '../opentsdb/datapoint.js';
 import type { DatapointSink } from '../opentsdb/writer.js';
+import { errorText } from '../shared/error-text.js';
 import type { Log } from '../shared/log.js';
 import { type Counters, MetricName } from '../shared/observability.js';
 import { parsePush } from '../webhook/parse-push.js';
-import { PushRejected } from '../webhook/push-rejected.js';
+import { PushRejected, type RejectionKind } from '../webhook/push-rejected.js';
 import type { TestResult } from '../webhook/test-result.js';
 import { tokenAccepted } from './push-token.js';
 
@@ -28,10 +29,34 @@ export interface PushRequest {
   deadlineMs: number;
 }
 
-export interface PushAnswer {
-  status: number;
-  body: Record<string, unknown>;
+/** The run a push carried, as the outcome's log line names it. */
+export interface RunSummary {
+  testId: number;
+  nodeId: number;
+  /** No node metadata was found: the payload's own tags were used. */
+  unknownNode: boolean;
 }
+
+/** What became of the datapoints: written, refused for good (`rejected`), and the rest. */
+interface Delivery {
+  run: RunSummary;
+  datapoints: number;
+  rejected: number;
+}
+
+/**
+ * What became of one push. Domain terms only: the API Gateway adapter (api-gateway.ts) alone chooses the
+ * HTTP answer for each.
+ */
+export type PushOutcome =
+  /** Not an acceptable test run: the sender must change something. */
+  | { kind: 'rejected'; reason: RejectionKind; message: string }
+  /** Every datapoint is in OpenTSDB (or refused by it for good). */
+  | ({ kind: 'written' } & Delivery)
+  /** What OpenTSDB did not take is durably kept in the spool for replay. */
+  | ({ kind: 'spooled'; spooled: number; cause: string | undefined } & Delivery)
+  /** Some datapoints are neither in OpenTSDB nor kept: the sender must retry. */
+  | ({ kind: 'unavailable'; pending: number; cause: string | undefined } & Delivery);
 
 /** Keeps datapoints OpenTSDB could not take, for a later replay. */
 export interface Spool {
@@ -56,34 +81,30 @@ export function runKey(result: TestResult, timestamp: number): string {
 }
 
 /**
- * One push, from request to answer. Answers 200 only once the datapoints are in OpenTSDB (or durably
- * spooled); 4xx with a one-line reason for input that can never succeed; 503 so that Catchpoint retries.
+ * One push, from request to outcome: 'written' or 'spooled' only once the datapoints are in OpenTSDB or
+ * durably spooled; 'rejected' with a one-line reason for input that can never succeed; 'unavailable' when
+ * the datapoints could be neither written nor kept, so that Catchpoint must retry.
  */
 export class PushService {
   private readonly ignoredReported = new Set<string>();
 
   constructor(private readonly deps: PushServiceDeps) {}
 
-  async handle(request: PushRequest): Promise<PushAnswer> {
+  async handle(request: PushRequest): Promise<PushOutcome> {
     let result: TestResult;
     try {
       result = this.accept(request);
     } catch (error) {
       if (!(error instanceof PushRejected)) throw error;
       this.deps.counters.add(MetricName.PushesRejected, 1);
-      this.deps.log.warn('push rejected', {
-        outcome: 'rejected',
-        status: error.status,
-        reason: error.message,
-      });
-      return { status: error.status, body: { error: error.message } };
+      return { kind: 'rejected', reason: error.kind, message: error.message };
     }
     const { deps } = this;
     const node = await deps.nodes.get(result.nodeId);
     const receivedAtSeconds = Math.floor(request.receivedAtMs / 1000);
     const points = toDatapoints(result, nodeDimensions(result, node), deps.metrics, receivedAtSeconds);
-    const context = { testId: result.testId, nodeId: result.nodeId, unknownNode: node === undefined };
-    if (result.ignoredFields) this.reportIgnored(result.ignoredFields, context);
+    const run: RunSummary = { testId: result.testId, nodeId: result.nodeId, unknownNode: node === undefined };
+    if (result.ignoredFields) this.reportIgnored(result.ignoredFields, run);
     deps.counters.add(MetricName.Pushes, 1);
     if (!node) deps.counters.add(MetricName.UnknownNodes, 1);
 
@@ -92,11 +113,8 @@ export class PushService {
     deps.counters.add(MetricName.DatapointsWritten, outcome.written);
     if (outcome.rejected.length > 0)
       deps.counters.add(MetricName.DatapointsRejected, outcome.rejected.length);
-    const summary = { ...context, datapoints: outcome.written, rejected: outcome.rejected.length };
-    if (outcome.pending.length === 0) {
-      deps.log.info('push', { ...summary, outcome: 'written', status: 200 });
-      return { status: 200, body: okBody(outcome.written, outcome.rejected.length) };
-    }
+    const delivery: Delivery = { run, datapoints: outcome.written, rejected: outcome.rejected.length };
+    if (outcome.pending.length === 0) return { kind: 'written', ...delivery };
 
     deps.counters.add(MetricName.OpenTsdbErrors, 1);
     const key = runKey(result, points[0]?.timestamp ?? receivedAtSeconds);
@@ -104,53 +122,33 @@ export class PushService {
       try {
         await deps.spool.save(key, outcome.pending, request.receivedAtMs, request.deadlineMs);
         deps.counters.add(MetricName.PushesSpooled, 1);
-        deps.log.warn('push', {
-          ...summary,
-          spooled: outcome.pending.length,
-          outcome: 'spooled',
-          status: 200,
-          reason: outcome.lastError,
-        });
-        return {
-          status: 200,
-          body: { ...okBody(outcome.written, outcome.rejected.length), spooled: outcome.pending.length },
-        };
+        return { kind: 'spooled', ...delivery, spooled: outcome.pending.length, cause: outcome.lastError };
       } catch (error) {
-        deps.log.error('spool write failed', {
-          ...context,
-          error: error instanceof Error ? error.message : String(error),
-        });
+        deps.log.error('spool write failed', { ...run, error: errorText(error) });
       }
     }
     deps.counters.add(MetricName.PushesFailed, 1);
-    deps.log.error('push', {
-      ...summary,
-      pending: outcome.pending.length,
-      outcome: 'failed',
-      status: 503,
-      reason: outcome.lastError,
-    });
-    return { status: 503, body: { error: 'OpenTSDB cannot take the datapoints now; retry later' } };
+    return { kind: 'unavailable', ...delivery, pending: outcome.pending.length, cause: outcome.lastError };
   }
 
   /**
    * Says once per field (per container) that a numeric field wrote no metric because it is not on the
    * documented list (lambda/webhook/measurement-names.ts), so a new Catchpoint field is noticed.
    */
-  private reportIgnored(fields: readonly string[], context: Record<string, unknown>): void {
+  private reportIgnored(fields: readonly string[], run: RunSummary): void {
     for (const field of fields) {
       if (this.ignoredReported.has(field) || this.ignoredReported.size >= 200) continue;
       this.ignoredReported.add(field);
-      this.deps.log.warn('measurement field not on the metric list; ignored', { ...context, field });
+      this.deps.log.warn('measurement field not on the metric list; ignored', { ...run, field });
     }
   }
 
   /** Checks and parses the request; throws PushRejected for anything that is not an acceptable push. */
   private accept(request: PushRequest): TestResult {
-    if (request.method !== 'POST') throw new PushRejected(405, 'use POST to push test data');
+    if (request.method !== 'POST') throw new PushRejected('wrong-method', 'use POST to push test data');
     if (this.deps.tokenHashes.length > 0 && !tokenAccepted(request.token, this.deps.tokenHashes)) {
       throw new PushRejected(
-        401,
+        'unauthorized',
         request.token ? 'push token not accepted' : 'push token missing: add ?token=… to the webhook URL',
       );
     }
@@ -158,15 +156,12 @@ export class PushService {
   }
 }
 
-function okBody(written: number, rejected: number): Record<string, unknown> {
-  return rejected > 0 ? { datapoints: written, rejected } : { datapoints: written };
-}
-
 /** The body as text, refusing anything over MAX_PUSH_BYTES before decoding it. */
 function decodeBody(request: PushRequest): string {
   const body = request.body ?? '';
   // Built only when thrown: an Error captures a stack, which costs more than the rest of this check.
-  const tooLarge = (): PushRejected => new PushRejected(413, `body larger than ${MAX_PUSH_BYTES} bytes`);
+  const tooLarge = (): PushRejected =>
+    new PushRejected('too-large', `body larger than ${MAX_PUSH_BYTES} bytes`);
   if (!request.isBase64Encoded) {
     if (body.length > MAX_PUSH_BYTES || Buffer.byteLength(body, 'utf8') > MAX_PUSH_BYTES) throw tooLarge();
     return body;

@@ -39,12 +39,20 @@ export function createMetrics(service: ServiceName): Metrics {
 
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];
 
+export type MetricUnitValue = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+/** The slice of Powertools Metrics the functions use; tests record with their own. */
+export interface MetricsRecorder {
+  addMetric(name: string, unit: MetricUnitValue, value: number): unknown;
+  publishStoredMetrics(): void;
+}
+
 /** The slice of Powertools Metrics the domain code uses, so it can be counted in tests without EMF. */
 export interface Counters {
   add(name: MetricNameValue, value: number): void;
 }
 
-export function countersOf(metrics: Metrics): Counters {
+export function countersOf(metrics: MetricsRecorder): Counters {
   return {
     add(name, value) {
       metrics.addMetric(name, MetricUnit.Count, value);

@@ -26,14 +26,15 @@ const MAX_FIELDS_PER_GROUP = 100;
 
 /**
  * Reads one pushed test run: Catchpoint's default JSON (version 3 or 4) or a JSON template (string values,
- * any case, flat `Summary`). Throws PushRejected (415 for XML, 400 otherwise) with a one-line reason.
+ * any case, flat `Summary`). Throws PushRejected ('unsupported-format' for XML, 'invalid' otherwise) with a one-line reason.
  */
 export function parsePush(body: string, receivedAtMs: number): TestResult {
   const text = body.trim();
-  if (text.length === 0) throw new PushRejected(400, 'empty body: expected a Catchpoint test run as JSON');
+  if (text.length === 0)
+    throw new PushRejected('invalid', 'empty body: expected a Catchpoint test run as JSON');
   if (text.startsWith('<')) {
     throw new PushRejected(
-      415,
+      'unsupported-format',
       'XML bodies are not supported: set the Catchpoint webhook format to JSON (the default) or a JSON template',
     );
   }
@@ -44,12 +45,12 @@ export function parsePush(body: string, receivedAtMs: number): TestResult {
     // V8's message quotes part of the body; keep only where it broke.
     const at = /position (\d+)/.exec(String(error))?.[1];
     throw new PushRejected(
-      400,
+      'invalid',
       `body is not valid JSON${at === undefined ? '' : ` (error at position ${at})`}`,
     );
   }
   if (!isObject(doc))
-    throw new PushRejected(400, 'body is not a JSON object: expected a Catchpoint test run');
+    throw new PushRejected('invalid', 'body is not a JSON object: expected a Catchpoint test run');
   return readTestRun(doc, receivedAtMs);
 }
 
@@ -112,12 +113,13 @@ function readTestRun(doc: JsonObject, receivedAtMs: number): TestResult {
 
 function readId(value: unknown, name: string): number {
   if (value === undefined || value === null || value === '') {
-    throw new PushRejected(400, `${name} is missing: not a Catchpoint test run`);
+    throw new PushRejected('invalid', `${name} is missing: not a Catchpoint test run`);
   }
   const n = typeof value === 'string' && /^\s*\d{1,15}\s*$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n)) throw new PushRejected(400, `${name} is not a number`);
+  if (typeof n !== 'number' || !Number.isFinite(n))
+    throw new PushRejected('invalid', `${name} is not a number`);
   if (!Number.isSafeInteger(n) || n <= 0)
-    throw new PushRejected(400, `${name} must be a positive whole number`);
+    throw new PushRejected('invalid', `${name} must be a positive whole number`);
   return n;
 }
 

@@ -9,7 +9,7 @@ import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-s
 import { readPushConfig } from '../../lambda/config.js';
 import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
 import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
-import { composePushHandler } from '../../lambda/push/compose-push.js';
+import { createPushHandler } from '../../lambda/push/push-handler.js';
 import { DEFAULT_WRITE_BUDGET_MS } from '../../lambda/push/push-limits.js';
 import { sha256Hex } from '../../lambda/push/push-token.js';
 import { createMetrics } from '../../lambda/shared/observability.js';
@@ -176,7 +176,8 @@ describe('faults: DynamoDB unreachable or silent', () => {
       OPENTSDB_TIMEOUT_MS: '400',
     });
     const logger = new CapturingLogger({ serviceName: 'push' });
-    const handler = composePushHandler(config, {
+    const handler = createPushHandler({
+      config,
       dynamo: localDynamoClient(dynamoUrl),
       logger,
       metrics: createMetrics('push'),

@@ -115,6 +115,18 @@ describe('push path: local server → dynalite node table → strict OpenTSDB st
     }
   });
 
+  it('checks the token before the size, as the Lambda does, and answers every method through the handler', async () => {
+    const huge = Buffer.alloc(3 * 1024 * 1024, 0x20);
+    const unauthorised = await send(huge, 'not-the-token');
+    assert.equal(unauthorised.status, 401);
+    assert.match(String(unauthorised.body.error), /token not accepted/);
+    const tooLarge = await send(huge);
+    assert.equal(tooLarge.status, 413);
+    const get = await fetch(`${bridge.url}/push?token=${TOKEN}`);
+    assert.equal(get.status, 405);
+    assert.deepEqual(await get.json(), { error: 'use POST to push test data' });
+  });
+
   it('says once that an undocumented numeric field wrote no metric', async () => {
     const run = { TestId: 5, NodeId: 77, Summary: { Timing: { Total: 9, Jitterish: 4 } } };
     for (let i = 0; i < 3; i++) assert.equal((await send(JSON.stringify(run))).status, 200);

@@ -1,10 +1,13 @@
-// The refresh Lambda exactly as deployed: `handler` with its module-scope configuration, SSM and DynamoDB
-// clients, Powertools logger and metrics, pointed at stand-ins through the standard AWS_ENDPOINT_URL_* variables.
+// The refresh function as its entry builds it: configuration read from an environment, real SSM and DynamoDB
+// clients, Powertools' logger and metrics, pointed at stand-ins.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createNodesTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
+import { lambdaContext } from '../../dev/lambda-shim.js';
+import { readRefreshConfig } from '../../lambda/config.js';
 import { NodeTable } from '../../lambda/nodes/node-table.js';
-import type { RefreshHandler } from '../../lambda/refresh.js';
+import { createRefreshHandler, type RefreshHandler } from '../../lambda/nodes/refresh-handler.js';
+import { createLogger, createMetrics } from '../../lambda/shared/observability.js';
 import {
   type CatchpointStandIn,
   STAND_IN_API_KEY,
@@ -18,7 +21,8 @@ const TABLE = 'catchpoint-nodes';
 let dynamo: EmbeddedDynamo;
 let catchpoint: CatchpointStandIn;
 let ssm: SsmStandIn;
-let handler: RefreshHandler;
+let refresh: RefreshHandler;
+const handler = () => refresh(undefined, lambdaContext('refresh', 180_000));
 
 /**
  * Runs `fn`, returning the JSON lines it wrote to stdout and stderr (where Powertools writes). Anything else
@@ -59,17 +63,17 @@ before(async () => {
   await createNodesTable(dynamo.client, TABLE);
   catchpoint = await startCatchpointStandIn();
   ssm = await startSsmStandIn({ [PARAMETER]: { value: JSON.stringify({ apiKey: STAND_IN_API_KEY }) } });
-  Object.assign(process.env, {
-    NODES_TABLE: TABLE,
-    CATCHPOINT_CREDENTIALS_PARAMETER: PARAMETER,
-    CATCHPOINT_API_URL: catchpoint.url,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_SSM: ssm.url,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+  refresh = createRefreshHandler({
+    config: readRefreshConfig({
+      NODES_TABLE: TABLE,
+      CATCHPOINT_CREDENTIALS_PARAMETER: PARAMETER,
+      CATCHPOINT_API_URL: catchpoint.url,
+    }),
+    ssm: ssm.client(),
+    store: new NodeTable(dynamo.client, TABLE),
+    logger: createLogger('refresh'),
+    metrics: createMetrics('refresh'),
   });
-  ({ handler } = await import('../../lambda/refresh.js'));
 });
 after(async () => {
   await catchpoint.close();

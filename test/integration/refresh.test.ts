@@ -4,12 +4,14 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { createNodesTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
+import { lambdaContext } from '../../dev/lambda-shim.js';
 import type { CatchpointClientOptions } from '../../lambda/catchpoint-api/api-client.js';
 import type { RefreshConfig } from '../../lambda/config.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import { NodeTable } from '../../lambda/nodes/node-table.js';
+import { createRefreshHandler, type RefreshHandler } from '../../lambda/nodes/refresh-handler.js';
 import { RefreshError, type RefreshFailureReason } from '../../lambda/nodes/refresh-nodes.js';
-import type { RefreshHandler, RefreshMetrics } from '../../lambda/refresh.js';
+import type { MetricsRecorder } from '../../lambda/shared/observability.js';
 import { captureLog } from '../support/capture-log.js';
 import {
   type CatchpointStandIn,
@@ -22,12 +24,6 @@ import {
   startCatchpointStandIn,
 } from '../support/catchpoint-stand-in.js';
 import { type SsmStandIn, startSsmStandIn } from '../support/ssm-stand-in.js';
-
-// lambda/refresh.ts reads its configuration when loaded; the tests build their own handlers with the factory.
-process.env.NODES_TABLE ??= 'unused';
-process.env.CATCHPOINT_CREDENTIALS_PARAMETER ??= 'unused';
-process.env.AWS_REGION ??= 'eu-west-1';
-const { createRefreshHandler } = await import('../../lambda/refresh.js');
 
 const PARAMETER = '/catchpoint-bridge/catchpoint-api';
 const V2_SECRET = JSON.stringify({ apiKey: STAND_IN_API_KEY });
@@ -42,7 +38,7 @@ let table: NodeTable;
 let tableCount = 0;
 const logger = captureLog();
 const logs = logger.entries;
-let metrics: RefreshMetrics & { values: [string, number][]; published: number };
+let metrics: MetricsRecorder & { values: [string, number][]; published: number };
 let sleeps: number[];
 let nowMs: number;
 
@@ -78,14 +74,17 @@ afterEach(async () => {
   await ssmStandIn.close();
 });
 
-function handler(options: Partial<CatchpointClientOptions> = {}): RefreshHandler {
+/** A scheduled invocation with the refresh function's three minutes, unless a test gives its own context. */
+type Invoke = (event?: undefined, context?: Context) => ReturnType<RefreshHandler>;
+
+function handler(options: Partial<CatchpointClientOptions> = {}): Invoke {
   const config: RefreshConfig = {
     nodesTable: table.tableName,
     catchpointApiUrl: catchpoint.url,
     credentialsParameter: PARAMETER,
     nodeTtlDays: 7,
   };
-  return createRefreshHandler({
+  const refresh = createRefreshHandler({
     config,
     ssm,
     store: table,
@@ -102,6 +101,7 @@ function handler(options: Partial<CatchpointClientOptions> = {}): RefreshHandler
       ...options,
     },
   });
+  return (event, context = lambdaContext('refresh', 180_000)) => refresh(event, context);
 }
 
 const snapshot = async (): Promise<NodeRecord[]> =>

@@ -1,4 +1,4 @@
-import type { Log } from '../../lambda/shared/log.js';
+import type { InvocationTools } from '../../lambda/shared/invocation.js';
 
 export interface LogEntry {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -7,7 +7,11 @@ export interface LogEntry {
 }
 
 /** A Log that keeps what was said, for assertions (and for checking that secrets never appear). */
-export function captureLog(): Log & { entries: LogEntry[]; text(): string; clear(): void } {
+export function captureLog(): InvocationTools['logger'] & {
+  entries: LogEntry[];
+  text(): string;
+  clear(): void;
+} {
   const entries: LogEntry[] = [];
   const at =
     (level: LogEntry['level']) =>
@@ -20,6 +24,8 @@ export function captureLog(): Log & { entries: LogEntry[]; text(): string; clear
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
+    // The invocation's context (function name, request id) is Powertools' concern, not the tests'.
+    addContext: () => {},
     text: () => entries.map((e) => JSON.stringify(e)).join('\n'),
     clear: () => {
       entries.length = 0;

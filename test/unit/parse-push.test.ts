@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePush } from '../../lambda/webhook/parse-push.js';
-import { PushRejected } from '../../lambda/webhook/push-rejected.js';
+import { PushRejected, type RejectionKind } from '../../lambda/webhook/push-rejected.js';
 import { parseCatchpointTimestamp } from '../../lambda/webhook/timestamp.js';
 import { FIXTURE_RECEIVED_AT_MS, fixture, pushFixtureNames } from '../support/fixtures.js';
 
@@ -9,12 +9,12 @@ const at = FIXTURE_RECEIVED_AT_MS;
 const parse = (body: string) => parsePush(body, at);
 const entries = (m: Map<string, number>) => Object.fromEntries(m);
 
-function rejects(body: string, status: number, pattern: RegExp): void {
+function rejects(body: string, kind: RejectionKind, pattern: RegExp): void {
   assert.throws(
     () => parse(body),
     (error: unknown) => {
       assert.ok(error instanceof PushRejected, `expected PushRejected, got ${String(error)}`);
-      assert.equal(error.status, status);
+      assert.equal(error.kind, kind);
       assert.match(error.message, pattern);
       assert.doesNotMatch(error.message, /\n/);
       return true;
@@ -198,27 +198,29 @@ describe('parsePush: failures and odd values in default JSON', () => {
 });
 
 describe('parsePush: what is not a test run', () => {
-  it('XML gets 415 asking for JSON', () => rejects('<?xml version="1.0"?><TestRun/>', 415, /JSON/));
-  it('an empty body gets 400', () => rejects('   ', 400, /empty body/));
-  it('invalid JSON gets 400 without quoting the body', () => {
-    rejects('{"TestId": 1, secret-ish', 400, /not valid JSON/);
+  it('XML is an unsupported format, asking for JSON', () =>
+    rejects('<?xml version="1.0"?><TestRun/>', 'unsupported-format', /JSON/));
+  it('an empty body is invalid', () => rejects('   ', 'invalid', /empty body/));
+  it('invalid JSON is refused without quoting the body', () => {
+    rejects('{"TestId": 1, secret-ish', 'invalid', /not valid JSON/);
     assert.throws(
       () => parse('{"TestId": 1, secret-ish'),
       (e: Error) => !e.message.includes('secret'),
     );
   });
-  it('an array gets 400', () => rejects('[1,2]', 400, /not a JSON object/));
-  it('a JSON string gets 400', () => rejects('"hello"', 400, /not a JSON object/));
-  it('no TestId', () => rejects('{"NodeId":1,"Summary":{}}', 400, /TestId is missing/));
-  it('no NodeId', () => rejects('{"TestId":1,"Summary":{}}', 400, /NodeId is missing/));
-  it('TestId not a number', () => rejects('{"TestId":"abc","NodeId":1}', 400, /TestId is not a number/));
-  it('TestId an object', () => rejects('{"TestId":{},"NodeId":1}', 400, /TestId is not a number/));
+  it('an array is invalid', () => rejects('[1,2]', 'invalid', /not a JSON object/));
+  it('a JSON string is invalid', () => rejects('"hello"', 'invalid', /not a JSON object/));
+  it('no TestId', () => rejects('{"NodeId":1,"Summary":{}}', 'invalid', /TestId is missing/));
+  it('no NodeId', () => rejects('{"TestId":1,"Summary":{}}', 'invalid', /NodeId is missing/));
+  it('TestId not a number', () =>
+    rejects('{"TestId":"abc","NodeId":1}', 'invalid', /TestId is not a number/));
+  it('TestId an object', () => rejects('{"TestId":{},"NodeId":1}', 'invalid', /TestId is not a number/));
   it('NodeId negative', () =>
-    rejects('{"TestId":1,"NodeId":-4}', 400, /NodeId must be a positive whole number/));
+    rejects('{"TestId":1,"NodeId":-4}', 'invalid', /NodeId must be a positive whole number/));
   it('TestId fractional', () =>
-    rejects('{"TestId":1.5,"NodeId":4}', 400, /TestId must be a positive whole number/));
+    rejects('{"TestId":1.5,"NodeId":4}', 'invalid', /TestId must be a positive whole number/));
   it('TestId huge', () =>
-    rejects('{"TestId":1e300,"NodeId":4}', 400, /TestId must be a positive whole number/));
+    rejects('{"TestId":1e300,"NodeId":4}', 'invalid', /TestId must be a positive whole number/));
 });
 
 describe('Catchpoint timestamps', () => {

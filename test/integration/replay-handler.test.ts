@@ -1,0 +1,110 @@
+// The replay function as its entry builds it: the factory over a real spool (dynalite), a real OpenTSDB
+// writer (against the strict stand-in), Powertools' logger and a metrics recorder.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { createSpoolTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
+import { lambdaContext } from '../../dev/lambda-shim.js';
+import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
+import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
+import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
+import type { MetricsRecorder } from '../../lambda/shared/observability.js';
+import { DynamoSpool } from '../../lambda/spool/dynamo-spool.js';
+import { createReplayHandler } from '../../lambda/spool/replay-handler.js';
+import type { SpoolStore } from '../../lambda/spool/replay-spool.js';
+import { CapturingLogger } from '../support/capturing-logger.js';
+
+const point = (run: number, i: number): Datapoint => ({
+  metric: 'catchpoint.rtt.by_node',
+  timestamp: 1795521852 + i,
+  value: run * 10 + i,
+  tags: { testid: String(run), nodeid: '77' },
+});
+
+function recorder(): MetricsRecorder & { values: Map<string, number>; published: number } {
+  return {
+    values: new Map(),
+    published: 0,
+    addMetric(name, _unit, value) {
+      this.values.set(name, (this.values.get(name) ?? 0) + value);
+    },
+    publishStoredMetrics() {
+      this.published++;
+    },
+  };
+}
+
+describe('replay handler', () => {
+  let dynamo: EmbeddedDynamo;
+  let tsdb: OpenTsdbStandIn;
+  let spool: DynamoSpool;
+  let logger: CapturingLogger;
+  let metrics: ReturnType<typeof recorder>;
+  let table = 0;
+
+  before(async () => {
+    dynamo = await startEmbeddedDynamo();
+    tsdb = await startOpenTsdbStandIn();
+  });
+  after(async () => {
+    await tsdb.close();
+    await dynamo.close();
+  });
+  beforeEach(async () => {
+    const name = `spool-${++table}`;
+    await createSpoolTable(dynamo.client, name);
+    spool = new DynamoSpool(dynamo.client, name);
+    tsdb.reset();
+    logger = new CapturingLogger({ serviceName: 'replay' });
+    metrics = recorder();
+  });
+
+  const handler = (store: SpoolStore = spool) =>
+    createReplayHandler({
+      spool: store,
+      sink: new OpenTsdbWriter(tsdb.url, { timeoutMs: 500, log: logger }),
+      logger,
+      metrics,
+    });
+
+  it('drains the spool, reports what it replayed and an empty spool, and flushes the metrics once', async () => {
+    const spooledAt = Date.now() - 120_000;
+    for (let run = 1; run <= 3; run++) {
+      await spool.save(`${run}:77:1795521852`, [point(run, 0), point(run, 1)], spooledAt, Date.now() + 5000);
+    }
+    const result = await handler()(undefined, lambdaContext('replay', 50_000));
+    assert.equal(result.replayed, 3);
+    assert.equal(tsdb.points.length, 6);
+    assert.deepEqual(await spool.heads(), []);
+    assert.equal(metrics.values.get('DatapointsReplayed'), 6);
+    assert.equal(metrics.values.get('SpoolDepth'), 0);
+    assert.equal(metrics.values.get('SpoolOldestAgeSeconds'), 0);
+    assert.equal(metrics.published, 1);
+    const line = logger.records().find((r) => r.message === 'spool replay');
+    assert.equal(line?.replayed, 3);
+    assert.equal(line?.function_name, 'replay', 'the invocation context is on the line');
+  });
+
+  it('leaves the spool as it was while OpenTSDB is down, and says how deep and old it is', async () => {
+    await spool.save('1:77:1795521852', [point(1, 0)], Date.now() - 90_000, Date.now() + 5000);
+    tsdb.failNext(100, 'down');
+    const result = await handler()(undefined, lambdaContext('replay', 50_000));
+    assert.equal(result.replayed, 0);
+    assert.equal((await spool.heads()).length, 1);
+    assert.equal(metrics.values.get('SpoolDepth'), 1);
+    assert.ok((metrics.values.get('SpoolOldestAgeSeconds') ?? 0) >= 90);
+    assert.equal(metrics.published, 1);
+  });
+
+  it('fails the invocation on an unexpected error, logging it once and still flushing the metrics', async () => {
+    const broken: SpoolStore = {
+      heads: () => Promise.reject(new Error('spool table gone')),
+      points: () => Promise.resolve(undefined),
+      remove: () => Promise.resolve(),
+    };
+    await assert.rejects(handler(broken)(undefined, lambdaContext('replay', 50_000)), /spool table gone/);
+    const errors = logger.records().filter((r) => r.level === 'ERROR');
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.message, 'invocation failed unexpectedly');
+    assert.equal(metrics.published, 1);
+  });
+});
