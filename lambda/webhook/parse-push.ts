@@ -8,6 +8,7 @@ import {
   objectField,
   toFiniteNumber,
 } from '../shared/json-fields.js';
+import { errorTag } from './error-tag.js';
 import {
   BYTE_FIELDS,
   CONTENT_TYPE_KINDS,
@@ -88,7 +89,6 @@ function readTestRun(doc: JsonObject, receivedAtMs: number): TestResult {
   mergeAbsent(ping, flat.ping);
   mergeAbsent(bytes, flat.bytes);
   mergeAbsent(counters, flat.counters);
-  const errorName = error.name ?? flat.errorName;
   const failed = error.failed || flat.failed;
 
   const result: TestResult = {
@@ -104,7 +104,7 @@ function readTestRun(doc: JsonObject, receivedAtMs: number): TestResult {
   if (asn !== undefined) result.asn = asn;
   if (typeId !== undefined) result.typeId = typeId;
   if (timestamp !== undefined) result.timestamp = timestamp;
-  if (failed) result.errorName = errorName ?? 'any';
+  if (failed) result.errorName = error.tag ?? flat.errorName ?? 'any';
   const traceroute = readTraceroute(doc);
   if (traceroute) result.traceroute = traceroute;
   if (ignored.names.length > 0) result.ignoredFields = ignored.names;
@@ -178,39 +178,33 @@ function mergeAbsent(into: Measurements, from: Measurements): void {
 
 interface ErrorState {
   failed: boolean;
-  name?: string;
+  /** The error tag (error-tag.ts), for failed runs. */
+  tag?: string;
 }
 
 /** Version 4 sends flags without a code (`{"Any":1,"LoadObjects":1}`); version 3 sends `{"Code":"…"}`. */
 function readErrorObject(value: unknown): ErrorState {
   if (value === undefined || value === null) return { failed: false };
   if (typeof value === 'string')
-    return isErrorCode(value) ? { failed: true, name: value.trim() } : { failed: false };
+    return isErrorCode(value) ? { failed: true, tag: errorTag(value, []) } : { failed: false };
   if (typeof value === 'number' || typeof value === 'boolean') {
-    return isRaised(value)
-      ? { failed: true, name: typeof value === 'number' ? String(value) : undefined }
-      : { failed: false };
+    return isRaised(value) ? { failed: true, tag: errorTag(value, []) } : { failed: false };
   }
   if (!isObject(value)) return { failed: false };
-  let code: string | undefined;
-  let firstFlag: string | undefined;
-  let anyFlag = false;
+  let code: unknown;
+  const flags: string[] = [];
   let seen = 0;
   for (const key of Object.keys(value)) {
     if (++seen > MAX_FIELDS_PER_GROUP) break;
     const flag = value[key];
     if (key.toLowerCase() === 'code') {
-      if ((typeof flag === 'string' || typeof flag === 'number') && isErrorCode(String(flag))) {
-        code = String(flag).trim();
-      }
+      if ((typeof flag === 'string' || typeof flag === 'number') && isErrorCode(String(flag))) code = flag;
       continue;
     }
-    if (!isRaised(flag)) continue;
-    anyFlag = true;
-    if (firstFlag === undefined && key.toLowerCase() !== 'any') firstFlag = key.toLowerCase();
+    if (isRaised(flag)) flags.push(key.toLowerCase());
   }
-  if (code === undefined && !anyFlag) return { failed: false };
-  return { failed: true, name: code ?? firstFlag ?? 'any' };
+  if (code === undefined && flags.length === 0) return { failed: false };
+  return { failed: true, tag: errorTag(code, flags) };
 }
 
 /** Traceroute tests put their hops under `Diagnostic.TraceRoute.Hops`. */

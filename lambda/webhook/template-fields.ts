@@ -1,4 +1,5 @@
 import { isErrorCode, isRaised, type JsonObject, toFiniteNumber } from '../shared/json-fields.js';
+import { errorTag } from './error-tag.js';
 import {
   BYTE_FIELDS as BYTES,
   COUNTER_FIELDS as COUNTERS,
@@ -79,7 +80,7 @@ export function readTemplateSummary(summary: JsonObject): TemplateSummary {
     failed: false,
   };
   let code: string | undefined;
-  let firstFlag: string | undefined;
+  const flags: string[] = [];
   let seen = 0;
   for (const rawKey of Object.keys(summary)) {
     if (++seen > 200) break;
@@ -94,7 +95,7 @@ export function readTemplateSummary(summary: JsonObject): TemplateSummary {
     if (flag) {
       if (isRaised(value)) {
         out.failed = true;
-        if (firstFlag === undefined && flag !== 'any') firstFlag = flag;
+        flags.push(flag);
       }
       continue;
     }
@@ -104,6 +105,6 @@ export function readTemplateSummary(summary: JsonObject): TemplateSummary {
     if (n !== undefined && !out[target[0]].has(target[1])) out[target[0]].set(target[1], n);
   }
   if (code !== undefined) out.failed = true;
-  if (out.failed) out.errorName = code ?? firstFlag ?? 'any';
+  if (out.failed) out.errorName = errorTag(code, flags);
   return out;
 }

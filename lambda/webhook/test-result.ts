@@ -9,7 +9,7 @@ export interface TestResult {
   /** Epoch seconds of the run, or undefined when the payload had no usable timestamp. */
   timestamp?: number;
   failed: boolean;
-  /** The error code, or the lower-cased name of the first raised error flag; only for failed runs. */
+  /** The `error` tag of a failed run: a numeric code or a documented flag name (error-tag.ts). */
   errorName?: string;
   /** Metric-name suffix → value. Names are snake_case (`content_load`, `content_type.image`). */
   timing: Measurements;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LocalBridge } from '../../dev/local-bridge.js';
 import type { OpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
+import { ERROR_FLAGS } from '../../lambda/webhook/error-tag.js';
 import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import {
   HOSTILE_DIR,
@@ -156,6 +157,16 @@ describe('hostile input corpus: local server → strict OpenTSDB stand-in', () =
       names.size < MAX_METRIC_NAMES,
       `${names.size} distinct metric names (limit ${MAX_METRIC_NAMES}); most came from ${introducers.join(', ')}`,
     );
+  });
+
+  it('the error tag takes only numeric codes and the documented vocabulary', () => {
+    const allowed = new Set<string>([...ERROR_FLAGS, 'other', 'any']);
+    const values = new Set(
+      tsdb.points.filter((p) => p.metric.startsWith('catchpoint.error.')).map((p) => p.tags.error ?? ''),
+    );
+    assert.ok(values.size > 0, 'the corpus has failed runs');
+    const bad = [...values].filter((v) => !allowed.has(v) && !/^\d{1,10}$/.test(v));
+    assert.deepEqual(bad, []);
   });
 
   it('every stored point has 1–8 tags, no empty tag value, and a timestamp in whole seconds since 2000', () => {

@@ -45,7 +45,7 @@ describe('parsePush: the shared fixtures', () => {
   it('v3 failure with an error code and no timing', () => {
     const r = parse(fixture('push/v3-dns-error-code.json'));
     assert.equal(r.failed, true);
-    assert.equal(r.errorName, 'NXDOMAIN');
+    assert.equal(r.errorName, 'any', 'a text code is not a tag value; no flag is raised');
     assert.equal(r.timing.size, 0);
     assert.equal(r.timestamp, Date.UTC(2026, 10, 24, 12, 5, 33) / 1000);
   });
@@ -306,8 +306,46 @@ describe('parsePush: error values that say "no error"', () => {
       false,
     );
   });
-  it('a text error is a failure named by it', () => {
+  it('a text error is a failure, tagged any', () => {
     const r = parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Error: 'TIMEOUT' } }));
-    assert.deepEqual([r.failed, r.errorName], [true, 'TIMEOUT']);
+    assert.deepEqual([r.failed, r.errorName], [true, 'any']);
+  });
+  it('a numeric error value is its code', () => {
+    const r = parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Error: 12029 } }));
+    assert.deepEqual([r.failed, r.errorName], [true, '12029']);
+  });
+});
+
+describe('parsePush: the error tag takes only a bounded set of values', () => {
+  const tagOf = (error: unknown) =>
+    parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: { Error: error } })).errorName;
+  it('a whole-number code of at most 10 digits, number or string', () => {
+    assert.equal(tagOf({ Code: 12029 }), '12029');
+    assert.equal(tagOf({ Code: '12029', Dns: 1 }), '12029');
+    assert.equal(tagOf({ Code: ' 0042 ' }), '42');
+    assert.equal(tagOf({ Code: '9999999999' }), '9999999999');
+  });
+  it('otherwise the first raised documented flag, lower-cased', () => {
+    assert.equal(tagOf({ Code: 'NXDOMAIN', Any: 1, Dns: 1 }), 'dns');
+    assert.equal(tagOf({ Code: '12345678901', Any: 1, Timeout: 1 }), 'timeout', 'an 11-digit code is text');
+    assert.equal(tagOf({ Code: '-5', SSL: 1 }), 'ssl');
+    assert.equal(tagOf({ Code: 3.5, SystemLimit: 1 }), 'systemlimit');
+    assert.equal(tagOf({ Any: 1, LoadObjects: 1, Connection: 1 }), 'loadobjects');
+    assert.equal(tagOf({ Any: 1, MadeUpFlag: 1, Transaction: 1 }), 'transaction');
+  });
+  it('other for only undocumented flags, any for only Any or a text code', () => {
+    assert.equal(tagOf({ Any: 1, MadeUpFlag: 1 }), 'other');
+    assert.equal(tagOf({ 'evil<script>': 1 }), 'other');
+    assert.equal(tagOf({ Any: 1 }), 'any');
+    assert.equal(tagOf({ Code: 'Some free text, 5000 of them' }), 'any');
+    assert.equal(tagOf('NXDOMAIN'), 'any');
+  });
+  it('template payloads follow the same rule', () => {
+    const tagOfTemplate = (summary: Record<string, string>) =>
+      parse(JSON.stringify({ TestId: 1, NodeId: 2, Summary: summary })).errorName;
+    assert.equal(tagOfTemplate({ AnyError: 'True', ErrorCode: 'NXDOMAIN', DNSError: 'True' }), 'dns');
+    assert.equal(tagOfTemplate({ AnyError: 'True', ErrorCode: '12002' }), '12002');
+    assert.equal(tagOfTemplate({ ErrorCode: 'free text' }), 'any');
+    assert.equal(tagOfTemplate({ ErrorObjectsLoaded: '1' }), 'loadobjects');
   });
 });
