@@ -395,8 +395,9 @@ describe('defaults', () => {
     );
   });
 
-  it('are the numbers README states', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+  it('are the numbers docs/node-refresh.md states', () => {
+    const path = new URL('../../docs/node-refresh.md', import.meta.url);
+    const doc = readFileSync(path, 'utf8').replace(/\s+/g, ' ');
     const retries = HTTP_DEFAULTS.maxAttempts - 1;
     for (const claim of [
       `throttled to ${1000 / HTTP_DEFAULTS.minIntervalMs} per second`,
@@ -405,7 +406,7 @@ describe('defaults', () => {
       `waiting 0.5–1 s, 1–2 s, then 2–4 s`,
       `honouring \`Retry-After\` (up to ${HTTP_DEFAULTS.maxRetryAfterMs / 1000} s;`,
     ]) {
-      assert.ok(readme.includes(claim), `README says "${claim}"`);
+      assert.ok(doc.includes(claim), `docs/node-refresh.md says "${claim}"`);
     }
     assert.equal(HTTP_DEFAULTS.backoffBaseMs, 1000);
     assert.ok(HTTP_DEFAULTS.maxBackoffMs >= 4000);
