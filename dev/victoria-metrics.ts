@@ -1,8 +1,11 @@
+// Debian's VictoriaMetrics on loopback: a real store behind an OpenTSDB HTTP API, for the end-to-end test and
+// `npm run load`.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './loopback.js';
 
 export interface ExportedSeries {
   metric: Record<string, string>;
@@ -15,6 +18,8 @@ export interface VictoriaMetrics {
   openTsdbUrl: string;
   /** Base URL of its own HTTP API. */
   httpUrl: string;
+  /** Its process id, for CPU accounting. */
+  pid: number | undefined;
   /** Flushes buffered rows and exports every series whose name matches `nameRegex`. */
   exportSeries(nameRegex: string): Promise<ExportedSeries[]>;
   close(): Promise<void>;
@@ -24,19 +29,6 @@ const BINARY = process.env.VICTORIA_METRICS_BIN ?? 'victoria-metrics';
 
 export function victoriaMetricsInstalled(): boolean {
   return spawnSync(BINARY, ['-version'], { stdio: 'ignore' }).status === 0;
-}
-
-/** A port nobody listens on at the moment of asking. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts Debian's victoria-metrics on loopback with a throw-away data directory. */
@@ -83,11 +75,12 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
       await close();
       throw new Error('victoria-metrics did not start within 15 s');
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   return {
     openTsdbUrl,
     httpUrl,
+    pid: child.pid,
     close,
     async exportSeries(nameRegex) {
       await fetch(`${httpUrl}/internal/force_flush`);

@@ -1,13 +1,11 @@
 // `npm run bench`: figures, not a test. Prints the CPU time of one push through the push Lambda's own
 // handler, and the size and cold import time of each function's bundle, next to their targets. It exits 0
 // whether or not a target is met; only a failure of the script itself (a bundle that does not build, a
-// fixture the handler refuses) exits 1.
-//
-//   npm run bench -- [--pushes 2000] [--warmup 500] [--imports 7] [--skip-cpu] [--skip-bundles] [--source]
+// fixture the handler refuses) exits 1. `npm run bench -- --help` lists the options.
 
 import { spawnSync } from 'node:child_process';
 import { Console } from 'node:console';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Writable } from 'node:stream';
@@ -24,6 +22,7 @@ import {
   type EmbeddedDynamo,
   startEmbeddedDynamo,
 } from '../dev/embedded-dynamo.js';
+import { FIXTURE_NODES_FILE, pushFixture, pushFixtureNames } from '../dev/fixtures.js';
 import { readNodesFile } from '../dev/nodes-file.js';
 import { BUNDLE_ALIASES, ESBUILD_TARGET, MAIN_FIELDS } from '../infra/bundling.js';
 import { readPushConfig } from '../lambda/config.js';
@@ -34,9 +33,10 @@ import { composePushHandler } from '../lambda/push/compose-push.js';
 import type { PushHandler } from '../lambda/push/push-handler.js';
 import { sha256Hex } from '../lambda/push/push-token.js';
 import { createMetrics } from '../lambda/shared/observability.js';
+import { integerOption } from './cli.js';
+import { ascending, fixed, percentile, table, verdict } from './report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = join(ROOT, 'test', 'fixtures');
 const WEB_FIXTURE = 'v4-web-failed.json';
 
 // The AWS SDK warns once on Node < 22 (the bundles target Lambda's node24); the warning is noise here.
@@ -83,31 +83,6 @@ const CDK_ESBUILD: BuildOptions = {
 };
 
 // ---------------------------------------------------------------------------------------------- helpers
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-function ascending(values: readonly number[]): number[] {
-  return [...values].sort((a, b) => a - b);
-}
-
-function fixed(value: number, digits = 1): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : '—';
-}
-
-function verdict(ok: boolean): string {
-  return ok ? 'ok' : 'OVER';
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 /** Bytes nobody reads: the Powertools consoles write here instead of stdout. */
 let discarded = 0;
@@ -274,9 +249,7 @@ async function withPushHandler<T>(
   try {
     await createNodesTable(dynamo.client, NODES_TABLE);
     await createSpoolTable(dynamo.client, SPOOL_TABLE);
-    await new NodeTable(dynamo.client, NODES_TABLE).putMany(
-      await readNodesFile(join(FIXTURES, 'nodes', 'v1-items.json')),
-    );
+    await new NodeTable(dynamo.client, NODES_TABLE).putMany(await readNodesFile(FIXTURE_NODES_FILE));
     // The Lambda's configuration, read as the Lambda reads it. The cache TTL is raised from 300 s so that no
     // table reload falls inside the measurement (a reload is asynchronous and rare in production).
     const config = parts.readPushConfig({ ...IMPORT_ENV, NODE_CACHE_TTL_SECONDS: '3600' });
@@ -304,11 +277,8 @@ async function withPushHandler<T>(
 }
 
 async function measureCpu(parts: PushParts, pushes: number, warmup: number): Promise<CpuFigures[]> {
-  const names = readdirSync(join(FIXTURES, 'push'))
-    .filter((f) => f.endsWith('.json'))
-    .sort();
-  const fixtures = names.map((name) => {
-    const body = readFileSync(join(FIXTURES, 'push', name), 'utf8');
+  const fixtures = pushFixtureNames().map((name) => {
+    const body = pushFixture(name);
     return { name, body, event: apiEvent(body) };
   });
   return withPushHandler(parts, async (handler, posts) => {
@@ -484,6 +454,19 @@ async function measureBundles(runs: number): Promise<BundleFigures[]> {
 
 // ------------------------------------------------------------------------------------------------- main
 
+const USAGE = `npm run bench -- [options]
+
+CPU time of one push through the push Lambda's handler, and size and cold import time of each function's
+bundle, next to their targets.
+
+  --pushes N      measured pushes per fixture, 1–100000 (default 2000)
+  --warmup N      warm-up rounds over the fixtures before measuring, 1–100000 (default 500)
+  --imports N     fresh node processes per bundle for the import time, 1–50 (default 7)
+  --skip-cpu      no CPU measurement
+  --skip-bundles  no bundle sizes and import times
+  --source        measure the TypeScript sources through tsx instead of the bundled push path
+  -h, --help      this text`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -493,17 +476,17 @@ async function main(): Promise<void> {
       'skip-cpu': { type: 'boolean', default: false },
       'skip-bundles': { type: 'boolean', default: false },
       source: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
-  const bounded = (raw: string, name: string, max: number): number => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be 1–${max}`);
-    return n;
-  };
-  const pushes = bounded(values.pushes, 'pushes', 100_000);
-  const warmup = bounded(values.warmup, 'warmup', 100_000);
-  const imports = bounded(values.imports, 'imports', 50);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const pushes = integerOption(values.pushes, 'pushes', 1, 100_000);
+  const warmup = integerOption(values.warmup, 'warmup', 1, 100_000);
+  const imports = integerOption(values.imports, 'imports', 1, 50);
 
   console.log(`bench: node ${process.version}, ${process.platform}/${process.arch}`);
   if (!values['skip-cpu']) {
@@ -515,7 +498,7 @@ async function main(): Promise<void> {
     } finally {
       rmSync(partsDir, { recursive: true, force: true });
     }
-    const webBody = readFileSync(join(FIXTURES, 'push', WEB_FIXTURE), 'utf8');
+    const webBody = pushFixture(WEB_FIXTURE);
     const parseUs = measureJsonParse(webBody);
     const probeUs = measureProbe();
     console.log(

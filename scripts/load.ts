@@ -3,22 +3,24 @@
 // sustained pushes at it over loopback keep-alive connections for a bounded time, prints throughput and
 // latency next to their targets, then reads every series back from VictoriaMetrics and checks that each
 // datapoint sent arrived. Exits non-zero only if data was lost (or nothing could be measured).
-//
-//   npm run load -- [--seconds 20] [--concurrency 32] [--warmup 2]
+// `npm run load -- --help` lists the options.
 //
 // Every push is a fixture of test/fixtures/push with its own (test id, timestamp), so each one adds new
 // points: test ids cycle over TESTS_PER_FIXTURE per fixture, and the timestamp moves on a second each cycle.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FIXTURE_NODES_FILE, pushFixture, pushFixtureNames } from '../dev/fixtures.js';
+import { freePort } from '../dev/loopback.js';
 import { readNodesFile } from '../dev/nodes-file.js';
+import { seriesKey } from '../dev/series-key.js';
 import {
-  freePort,
   startVictoriaMetrics,
   type VictoriaMetrics,
   victoriaMetricsInstalled,
@@ -28,10 +30,10 @@ import { toDatapoints } from '../lambda/metrics/datapoints.js';
 import { nodeDimensions } from '../lambda/metrics/node-dimensions.js';
 import type { NodeRecord } from '../lambda/nodes/node-record.js';
 import { parsePush } from '../lambda/webhook/parse-push.js';
+import { integerOption } from './cli.js';
+import { ascending, fixed, percentile, table, verdict } from './report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = join(ROOT, 'test', 'fixtures');
-const NODES_FILE = join(FIXTURES, 'nodes', 'v1-items.json');
 const PUSH_TOKEN = 'load-test-token';
 
 const TARGET_PUSHES_PER_S = 2000;
@@ -56,7 +58,7 @@ interface PushTemplate {
 }
 
 function makeTemplate(name: string): PushTemplate {
-  const doc = JSON.parse(readFileSync(join(FIXTURES, 'push', name), 'utf8')) as Record<string, unknown>;
+  const doc = JSON.parse(pushFixture(name)) as Record<string, unknown>;
   const setId = (holder: Record<string, unknown>): void => {
     holder.TestId = typeof holder.TestId === 'string' ? ID_MARK : Number(ID_MARK);
   };
@@ -153,8 +155,6 @@ function postPush(agent: http.Agent, url: URL, body: string): Promise<Reply> {
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 // ------------------------------------------------------------------------------------ the bridge child
 
 interface Bridge {
@@ -174,7 +174,7 @@ async function startBridge(dir: string, openTsdbUrl: string): Promise<Bridge> {
     PORT: String(port),
     HOST: '127.0.0.1',
     OPENTSDB_URL: openTsdbUrl,
-    NODES_FILE,
+    NODES_FILE: FIXTURE_NODES_FILE,
     PUSH_TOKEN,
     // A push OpenTSDB could not take is spooled; replay it soon enough for the read-back to see it.
     REPLAY_INTERVAL_SECONDS: '5',
@@ -241,48 +241,18 @@ function procCpuSeconds(pid: number | undefined): { user: number; system: number
   }
 }
 
-/** The pid of our victoria-metrics child (startVictoriaMetrics does not expose it). */
-function victoriaMetricsPid(): number | undefined {
-  try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid === process.pid && command.startsWith('victoria-metric')) return Number(entry);
-      } catch {
-        // gone meanwhile
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  return undefined;
-}
-
-// ------------------------------------------------------------------------------------------- reporting
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-function seriesId(metric: string, tags: Readonly<Record<string, string>>): string {
-  return `${metric}{${Object.keys(tags)
-    .sort()
-    .map((k) => `${k}=${tags[k]}`)
-    .join(',')}}`;
-}
-
 // ------------------------------------------------------------------------------------------------ main
+
+const USAGE = `npm run load -- [options]
+
+Starts VictoriaMetrics and the local bridge (\`npm start\` as a child process), drives pushes at the bridge
+over loopback keep-alive connections, prints throughput, latency and CPU next to the targets, then reads
+every point back from VictoriaMetrics. Exits 1 if data was lost, 2 if nothing could be measured.
+
+  --seconds N      measured time in seconds, 1–600 (default 20)
+  --concurrency N  keep-alive connections, 1–1024 (default 32)
+  --warmup N       seconds of pushes before the measurement, 0–60 (default 2)
+  -h, --help       this text`;
 
 interface Options {
   seconds: number;
@@ -290,40 +260,38 @@ interface Options {
   warmup: number;
 }
 
-function readOptions(): Options {
+/** The options, or undefined when --help was asked for. */
+function readOptions(): Options | undefined {
   const { values } = parseArgs({
     options: {
       seconds: { type: 'string', default: '20' },
       concurrency: { type: 'string', default: '32' },
       warmup: { type: 'string', default: '2' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
-  const bounded = (raw: string, name: string, min: number, max: number): number => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new Error(`--${name} must be an integer ${min}–${max}`);
-    return n;
-  };
+  if (values.help) return undefined;
   return {
-    seconds: bounded(values.seconds, 'seconds', 1, 600),
-    concurrency: bounded(values.concurrency, 'concurrency', 1, 1024),
-    warmup: bounded(values.warmup, 'warmup', 0, 60),
+    seconds: integerOption(values.seconds, 'seconds', 1, 600),
+    concurrency: integerOption(values.concurrency, 'concurrency', 1, 1024),
+    warmup: integerOption(values.warmup, 'warmup', 0, 60),
   };
 }
 
 async function main(): Promise<number> {
   const options = readOptions();
+  if (options === undefined) {
+    console.log(USAGE);
+    return 0;
+  }
   if (!victoriaMetricsInstalled()) {
     console.error(
       'victoria-metrics is not installed (apt-get install -y victoria-metrics): nothing to measure',
     );
     return 2;
   }
-  const names = readdirSync(join(FIXTURES, 'push'))
-    .filter((f) => f.endsWith('.json'))
-    .sort();
-  const templates = names.map(makeTemplate);
+  const templates = pushFixtureNames().map(makeTemplate);
   // An hour back, so that every timestamp the run can reach is in the past (and accepted).
   const baseSeconds = Math.floor(Date.now() / 1000) - 3600;
 
@@ -343,7 +311,7 @@ async function main(): Promise<number> {
     const victoria = vm;
     bridge = await startBridge(dir, vm.openTsdbUrl);
     const running = bridge;
-    const vmPid = victoriaMetricsPid();
+    const vmPid = vm.pid;
     console.log(
       `load: node ${process.version}; bridge = \`npm start\` as a child process (pid ${running.child.pid}), ` +
         `VictoriaMetrics ${vm.openTsdbUrl}; ${options.concurrency} keep-alive connections, ` +
@@ -409,12 +377,12 @@ async function main(): Promise<number> {
       }
       if (measured[i]) window.push(latencies[i]!);
     }
-    const sorted = Float64Array.from(window).sort();
+    const sorted = ascending(window);
     const seconds = (measuredEnd - measuredStart) / 1000;
     const rate = sorted.length / seconds;
     const p50 = percentile(sorted, 0.5);
     const p99 = percentile(sorted, 0.99);
-    const max = sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN;
+    const max = sorted.at(-1) ?? Number.NaN;
     console.log('');
     console.log(
       table(
@@ -423,14 +391,14 @@ async function main(): Promise<number> {
           [
             `${options.concurrency} connections`,
             String(sorted.length),
-            seconds.toFixed(1),
-            rate.toFixed(0),
-            p50.toFixed(2),
-            p99.toFixed(2),
-            max.toFixed(1),
+            fixed(seconds),
+            fixed(rate, 0),
+            fixed(p50, 2),
+            fixed(p99, 2),
+            fixed(max),
             String(errors),
-            `≥ ${TARGET_PUSHES_PER_S}/s: ${rate >= TARGET_PUSHES_PER_S ? 'ok' : 'UNDER'}; ` +
-              `p99 ≤ ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'ok' : 'OVER'}`,
+            `≥ ${TARGET_PUSHES_PER_S}/s: ${verdict(rate >= TARGET_PUSHES_PER_S, 'UNDER')}; ` +
+              `p99 ≤ ${TARGET_P99_MS} ms: ${verdict(p99 <= TARGET_P99_MS)}`,
           ],
         ],
       ),
@@ -460,7 +428,9 @@ async function main(): Promise<number> {
     }
 
     // ---- read back: every point of every answered push, by series and timestamp
-    const nodes = new Map<number, NodeRecord>((await readNodesFile(NODES_FILE)).map((n) => [n.nodeId, n]));
+    const nodes = new Map<number, NodeRecord>(
+      (await readNodesFile(FIXTURE_NODES_FILE)).map((n) => [n.nodeId, n]),
+    );
     const metricOptions: MetricOptions = {
       sets: parseMetricSets(process.env.METRIC_SETS),
       naming: parseMetricNaming(process.env.METRIC_NAMING),
@@ -488,7 +458,7 @@ async function main(): Promise<number> {
         if (points[0]?.timestamp !== p.timestamp) {
           throw new Error(`${templates[p.fixture]!.name}: the pushed timestamp did not come through`);
         }
-        series = points.map((point) => seriesId(point.metric, point.tags));
+        series = points.map((point) => seriesKey(point.metric, point.tags));
         seriesOf.set(key, series);
       }
       for (const id of series) {
@@ -512,7 +482,7 @@ async function main(): Promise<number> {
       let unexpected = 0;
       for (const s of exported) {
         const { __name__: metric, ...tags } = s.metric;
-        const want = new Set(expected.get(seriesId(metric ?? '', tags)) ?? []);
+        const want = new Set(expected.get(seriesKey(metric ?? '', tags)) ?? []);
         for (const t of s.timestamps) {
           if (want.has(t)) found++;
           else unexpected++;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { FIXTURE_NODES_FILE, pushFixture, pushFixtureNames } from '../../dev/fixtures.js';
 import { type LocalBridge, startLocalBridge } from '../../dev/local-bridge.js';
 import { readNodesFile } from '../../dev/nodes-file.js';
+import { seriesKey } from '../../dev/series-key.js';
 import {
   startVictoriaMetrics,
   type VictoriaMetrics,
@@ -13,8 +14,7 @@ import { toDatapoints } from '../../lambda/metrics/datapoints.js';
 import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
 import { parsePush } from '../../lambda/webhook/parse-push.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
-import { FIXTURES_DIR, pushFixtureNames } from '../support/fixtures.js';
-import { push, pushFixture } from '../support/push-client.js';
+import { push } from '../support/push-client.js';
 
 // CI installs VictoriaMetrics and must run this; a developer without it is told how to get it.
 const installed = victoriaMetricsInstalled();
@@ -25,13 +25,12 @@ const skip = installed ? false : 'victoria-metrics not installed (apt-get instal
 describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics', { skip }, () => {
   let vm: VictoriaMetrics;
   let bridge: LocalBridge;
-  const nodesFile = join(FIXTURES_DIR, 'nodes', 'v1-items.json');
 
   before(async () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     vm = await startVictoriaMetrics();
     bridge = await startLocalBridge(
-      { PORT: '0', OPENTSDB_URL: vm.openTsdbUrl, NODES_FILE: nodesFile, PUSH_TOKEN: 'e2e-token' },
+      { PORT: '0', OPENTSDB_URL: vm.openTsdbUrl, NODES_FILE: FIXTURE_NODES_FILE, PUSH_TOKEN: 'e2e-token' },
       { logger: new CapturingLogger({ serviceName: 'push' }) },
     );
   });
@@ -41,7 +40,7 @@ describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics'
   });
 
   it('every fixture pushed (twice, as a Catchpoint retry would) is read back exactly once per series', async () => {
-    const nodes = new Map((await readNodesFile(nodesFile)).map((n) => [n.nodeId, n]));
+    const nodes = new Map((await readNodesFile(FIXTURE_NODES_FILE)).map((n) => [n.nodeId, n]));
     const expected = new Map<string, { value: number; timestampMs: number }>();
     for (const name of pushFixtureNames()) {
       const body = pushFixture(name);
@@ -57,7 +56,7 @@ describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics'
         Math.floor(Date.now() / 1000),
       );
       for (const p of points) {
-        expected.set(seriesId(p.metric, p.tags), { value: p.value, timestampMs: p.timestamp * 1000 });
+        expected.set(seriesKey(p.metric, p.tags), { value: p.value, timestampMs: p.timestamp * 1000 });
       }
     }
 
@@ -65,7 +64,7 @@ describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics'
     const actual = new Map<string, { values: number[]; timestamps: number[] }>();
     for (const series of exported) {
       const { __name__: metric, ...tags } = series.metric;
-      actual.set(seriesId(metric!, tags), { values: series.values, timestamps: series.timestamps });
+      actual.set(seriesKey(metric!, tags), { values: series.values, timestamps: series.timestamps });
     }
     assert.equal(actual.size, expected.size, 'the same number of series');
     for (const [id, want] of expected) {
@@ -136,17 +135,17 @@ describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics'
       ],
     ];
     for (const [metric, tags, value, time] of byHand) {
-      const got = actual.get(seriesId(metric, tags));
+      const got = actual.get(seriesKey(metric, tags));
       assert.deepEqual(got, { values: [value], timestamps: [Date.parse(time)] }, metric);
     }
     assert.deepEqual(
-      actual.get(seriesId('catchpoint.rtt.by_isp', { testid: '90003', nodeid: '79', isp: 'Claro_S.A.' }))
+      actual.get(seriesKey('catchpoint.rtt.by_isp', { testid: '90003', nodeid: '79', isp: 'Claro_S.A.' }))
         ?.values,
       [4210],
     );
     assert.deepEqual(
       actual.get(
-        seriesId('catchpoint.status.by_continent', {
+        seriesKey('catchpoint.status.by_continent', {
           testid: '90001',
           nodeid: '78',
           continent: 'Africa',
@@ -157,7 +156,7 @@ describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics'
     );
     assert.deepEqual(
       actual.get(
-        seriesId('catchpoint.traceroute.rtt_avg', {
+        seriesKey('catchpoint.traceroute.rtt_avg', {
           testid: '90005',
           nodeid: '81',
           asn: '16509',
@@ -170,10 +169,3 @@ describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics'
     );
   });
 });
-
-function seriesId(metric: string, tags: Readonly<Record<string, string>>): string {
-  return `${metric}{${Object.keys(tags)
-    .sort()
-    .map((k) => `${k}=${tags[k]}`)
-    .join(',')}}`;
-}

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { localDynamoClient } from '../../dev/embedded-dynamo.js';
+import { pushFixture, pushFixtureNames } from '../../dev/fixtures.js';
 import { httpApiEvent, lambdaContext } from '../../dev/lambda-shim.js';
 import type { LocalBridge } from '../../dev/local-bridge.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
@@ -17,8 +18,7 @@ import { replaySpool } from '../../lambda/spool/replay-spool.js';
 import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import { captureLog } from '../support/capture-log.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
-import { pushFixtureNames } from '../support/fixtures.js';
-import { push, pushFixture } from '../support/push-client.js';
+import { push } from '../support/push-client.js';
 
 const TOKEN = 'fault-test-token';
 const WRITE_BUDGET_MS = 3000;

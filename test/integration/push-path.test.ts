@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { pushFixture, pushFixtureNames } from '../../dev/fixtures.js';
 import { type LocalBridge, startLocalBridge } from '../../dev/local-bridge.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
@@ -9,8 +10,7 @@ import {
   STAND_IN_API_KEY,
   startCatchpointStandIn,
 } from '../support/catchpoint-stand-in.js';
-import { pushFixtureNames } from '../support/fixtures.js';
-import { push, pushFixture } from '../support/push-client.js';
+import { push } from '../support/push-client.js';
 
 const TOKEN = 'local-test-token-5f2c';
 

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
+import { FIXTURE_NODES_FILE } from '../../dev/fixtures.js';
 import { type LocalBridge, startLocalBridge } from '../../dev/local-bridge.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 import { CapturingLogger } from './capturing-logger.js';
-import { FIXTURES_DIR } from './fixtures.js';
 
 export interface BridgeWithStandIn {
   tsdb: OpenTsdbStandIn;
@@ -26,7 +25,7 @@ export async function startBridgeWithStandIn(
     {
       PORT: '0',
       OPENTSDB_URL: tsdb.url,
-      NODES_FILE: join(FIXTURES_DIR, 'nodes', 'v1-items.json'),
+      NODES_FILE: FIXTURE_NODES_FILE,
       PUSH_TOKEN: token,
       WRITE_BUDGET_MS: '3000',
       OPENTSDB_TIMEOUT_MS: '500',

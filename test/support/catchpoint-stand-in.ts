@@ -9,9 +9,10 @@
  * Faults (status, headers such as Retry-After, body, or a hang) are injected per path and page.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { buffer } from 'node:stream/consumers';
+import { fixture } from '../../dev/fixtures.js';
+import { closeNow, listenOnLoopback } from '../../dev/loopback.js';
 import type { V1Item, V2EnterpriseNode, V2Node } from '../../lambda/catchpoint-api/node-api-types.js';
-import { fixture } from './fixtures.js';
 
 export interface StandInData {
   /** The v2 API key accepted. */
@@ -153,37 +154,39 @@ export async function startCatchpointStandIn(data: Partial<StandInData> = {}): P
   let tokenSerial = 0;
 
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://stand-in');
-      const request: RecordedRequest = {
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        query: url.searchParams,
-        authorization: req.headers.authorization,
-        contentType: req.headers['content-type'],
-        body: Buffer.concat(chunks).toString('utf8'),
-      };
-      requests.push(request);
-      const fault = faults.find(
-        (f) =>
-          f.left > 0 &&
-          f.path === url.pathname &&
-          (f.pageNumber === undefined || String(f.pageNumber) === url.searchParams.get('pageNumber')),
-      );
-      if (fault) {
-        fault.left--;
-        if (fault.hang) return; // the socket stays open until the client gives up or the stand-in closes
-        const body = typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? {});
-        res.writeHead(fault.status ?? 500, { 'content-type': 'application/json', ...fault.headers });
-        res.end(body);
-        return;
-      }
-      const { status, body } = answer(request);
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify(body));
-    });
+    // A request aborted before its body ended gets no answer.
+    buffer(req).then(
+      (raw) => {
+        const url = new URL(req.url ?? '/', 'http://stand-in');
+        const request: RecordedRequest = {
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          authorization: req.headers.authorization,
+          contentType: req.headers['content-type'],
+          body: raw.toString('utf8'),
+        };
+        requests.push(request);
+        const fault = faults.find(
+          (f) =>
+            f.left > 0 &&
+            f.path === url.pathname &&
+            (f.pageNumber === undefined || String(f.pageNumber) === url.searchParams.get('pageNumber')),
+        );
+        if (fault) {
+          fault.left--;
+          if (fault.hang) return; // the socket stays open until the client gives up or the stand-in closes
+          const body = typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? {});
+          res.writeHead(fault.status ?? 500, { 'content-type': 'application/json', ...fault.headers });
+          res.end(body);
+          return;
+        }
+        const { status, body } = answer(request);
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify(body));
+      },
+      () => {},
+    );
   });
 
   interface Answer {
@@ -250,23 +253,15 @@ export async function startCatchpointStandIn(data: Partial<StandInData> = {}): P
     };
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: await listenOnLoopback(server),
     data: state,
     requests,
     addFault: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
     expireTokens: () => {
       for (const token of tokens.values()) token.expired = true;
     },
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => closeNow(server),
   };
 }
 

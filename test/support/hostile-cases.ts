@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES_DIR } from './fixtures.js';
+import { FIXTURES_DIR } from '../../dev/fixtures.js';
 
 export const HOSTILE_DIR = join(FIXTURES_DIR, 'hostile');
 export const HOSTILE_MANIFEST = 'cases.json';

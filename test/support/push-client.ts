@@ -1,7 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { FIXTURES_DIR } from './fixtures.js';
-
 export interface PushReply {
   status: number;
   body: Record<string, unknown>;
@@ -13,8 +9,4 @@ export async function push(baseUrl: string, body: string | Buffer, token?: strin
   const response = await fetch(url, { method: 'POST', body, signal: AbortSignal.timeout(30_000) });
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-export function pushFixture(name: string): string {
-  return readFileSync(join(FIXTURES_DIR, 'push', name), 'utf8');
 }

@@ -4,8 +4,9 @@
  * `endpoint: standIn.url`. A SecureString is only returned in clear with `WithDecryption: true`, as AWS does.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { buffer } from 'node:stream/consumers';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { closeNow, listenOnLoopback } from '../../dev/loopback.js';
 
 export interface SsmParameter {
   value: string;
@@ -37,51 +38,48 @@ export async function startSsmStandIn(parameters: Record<string, SsmParameter> =
   };
 
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      let body: Record<string, unknown> = {};
-      try {
-        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-        if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
-      } catch {
-        return error(res, 400, 'SerializationException', 'body is not JSON');
-      }
-      requests.push({ target, body });
-      if (req.method !== 'POST' || target !== 'AmazonSSM.GetParameter') {
-        return error(res, 400, 'UnknownOperationException', `stand-in does not implement ${target}`);
-      }
-      const name = typeof body.Name === 'string' ? body.Name : '';
-      const parameter = store.get(name);
-      if (parameter === undefined)
-        return error(res, 400, 'ParameterNotFound', `Parameter ${name} not found.`);
-      const type = parameter.type ?? 'SecureString';
-      const clear = type !== 'SecureString' || body.WithDecryption === true;
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(
-        JSON.stringify({
-          Parameter: {
-            Name: name,
-            Type: type,
-            Value: clear
-              ? parameter.value
-              : `AQICAHi${Buffer.from(parameter.value).toString('base64').slice(0, 16)}`,
-            Version: 1,
-            LastModifiedDate: 1_700_000_000,
-            ARN: `arn:aws:ssm:eu-west-1:123456789012:parameter${name.startsWith('/') ? '' : '/'}${name}`,
-            DataType: 'text',
-          },
-        }),
-      );
-    });
+    // A request aborted before its body ended gets no answer.
+    buffer(req).then(
+      (raw) => {
+        const target = String(req.headers['x-amz-target'] ?? '');
+        let body: Record<string, unknown> = {};
+        try {
+          const parsed: unknown = JSON.parse(raw.toString('utf8') || '{}');
+          if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
+        } catch {
+          return error(res, 400, 'SerializationException', 'body is not JSON');
+        }
+        requests.push({ target, body });
+        if (req.method !== 'POST' || target !== 'AmazonSSM.GetParameter') {
+          return error(res, 400, 'UnknownOperationException', `stand-in does not implement ${target}`);
+        }
+        const name = typeof body.Name === 'string' ? body.Name : '';
+        const parameter = store.get(name);
+        if (parameter === undefined)
+          return error(res, 400, 'ParameterNotFound', `Parameter ${name} not found.`);
+        const type = parameter.type ?? 'SecureString';
+        const clear = type !== 'SecureString' || body.WithDecryption === true;
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(
+          JSON.stringify({
+            Parameter: {
+              Name: name,
+              Type: type,
+              Value: clear
+                ? parameter.value
+                : `AQICAHi${Buffer.from(parameter.value).toString('base64').slice(0, 16)}`,
+              Version: 1,
+              LastModifiedDate: 1_700_000_000,
+              ARN: `arn:aws:ssm:eu-west-1:123456789012:parameter${name.startsWith('/') ? '' : '/'}${name}`,
+              DataType: 'text',
+            },
+          }),
+        );
+      },
+      () => {},
+    );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = await listenOnLoopback(server);
   return {
     url,
     parameters: store,
@@ -98,8 +96,7 @@ export async function startSsmStandIn(parameters: Record<string, SsmParameter> =
     },
     close: async () => {
       for (const client of clients) client.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeNow(server);
     },
   };
 }

@@ -3,11 +3,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fixture } from '../../dev/fixtures.js';
 import { NodesFileError, parseNodesFile, readNodesFile, writeNodesFile } from '../../dev/nodes-file.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import { normaliseNodeList, recordStamp } from '../../lambda/nodes/normalise-node.js';
 import { fixtureNodes } from '../support/catchpoint-stand-in.js';
-import { fixture } from '../support/fixtures.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const stamp = recordStamp(NOW, 7);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FIXTURE_RECEIVED_AT_MS, fixture, pushFixtureNames } from '../../dev/fixtures.js';
 import { parsePush } from '../../lambda/webhook/parse-push.js';
 import { PushRejected, type RejectionKind } from '../../lambda/webhook/push-rejected.js';
 import { parseCatchpointTimestamp } from '../../lambda/webhook/timestamp.js';
-import { FIXTURE_RECEIVED_AT_MS, fixture, pushFixtureNames } from '../support/fixtures.js';
 
 const at = FIXTURE_RECEIVED_AT_MS;
 const parse = (body: string) => parsePush(body, at);

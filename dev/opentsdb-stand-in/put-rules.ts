@@ -1,0 +1,209 @@
+/**
+ * `/api/put` as a TSD 2.4 answers it: the request's rules (method, flags, body), then each point's rules in
+ * OpenTSDB's order (`checkPoint`), then the answer the flags ask for (`putReply`).
+ *
+ * Every point ends as one `PointOutcome`, and only `putReply` decides what the writer is told of them: a
+ * per-point reason the stand-in lacks is one more check in `checkPoint` (its text in `OpenTsdbMessages`);
+ * what a storage failure shows with or without `sync`, and when an answer is empty, are `putReply`'s.
+ */
+import { decodePoint, type IncomingPoint } from './incoming-datapoint.js';
+import { JsonObject, JsonSyntaxError, MappingError, parseJson } from './json-reader.js';
+import { OPENTSDB_MAX_MILLIS } from './limits.js';
+import { OpenTsdbMessages } from './messages.js';
+import { validateName } from './name-rules.js';
+import type { EchoedDatapoint, RejectedPoint } from './opentsdb-stand-in.js';
+import type { PointStore } from './point-store.js';
+import {
+  errorReply,
+  jsonReply,
+  methodNotAllowed,
+  type Reply,
+  storageFaultMessage,
+  type TsdRequest,
+} from './rpc.js';
+import type { UidRegistry } from './uid-registry.js';
+
+const MAX_MILLIS = BigInt(OPENTSDB_MAX_MILLIS);
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** The TSD's state, as a put reads and writes it. */
+export interface TsdState {
+  /** `tsd.storage.max_tags`. */
+  readonly maxTags: number;
+  readonly uids: UidRegistry;
+  readonly store: PointStore;
+  /** Every point answered with an error, for tests to read. */
+  readonly rejected: RejectedPoint[];
+}
+
+/** What became of one point of a put. */
+type PointOutcome =
+  | { kind: 'stored' }
+  /** Refused by a write rule. An unknown metric is the server's state, not a writer's fault. */
+  | { kind: 'invalid'; error: string; unknownMetric: boolean }
+  /** Valid, but the storage failed it. */
+  | { kind: 'storage-failed'; error: string };
+
+/** A point that passed every rule, ready to store. */
+interface ValidPoint {
+  metric: string;
+  tags: Record<string, string>;
+  timestamp: bigint;
+  valueText: string;
+  value: number;
+}
+
+export function answerPut(request: TsdRequest, tsd: TsdState): Reply {
+  const { method, flags, text, violation } = request;
+  if (method !== 'POST') {
+    violation(`${method} on /api/put`);
+    return methodNotAllowed(method);
+  }
+  const { sync, syncTimeout } = flags;
+  if (syncTimeout !== null) {
+    if (!/^\d+$/.test(syncTimeout)) {
+      violation(`sync_timeout is not an integer: ${syncTimeout}`);
+      return errorReply(400, `Invalid sync_timeout: ${syncTimeout}`);
+    }
+    if (!sync) violation('sync_timeout without sync (ignored)');
+  }
+  if (text.length === 0) {
+    violation('empty body');
+    return errorReply(400, OpenTsdbMessages.missingContent);
+  }
+
+  let incoming: IncomingPoint[];
+  try {
+    const json = parseJson(text);
+    const list = Array.isArray(json) ? json : [json];
+    incoming = list.map((value, i) => decodePoint(value, i));
+    for (const value of list) {
+      if (!(value instanceof JsonObject)) continue;
+      for (const key of value.duplicateKeys) violation(`duplicate field "${key}"`);
+      const tags = value.fields.get('tags');
+      if (tags instanceof JsonObject) {
+        for (const key of tags.duplicateKeys) violation(`duplicate tag key "${key}"`);
+      }
+    }
+  } catch (error) {
+    if (error instanceof JsonSyntaxError || error instanceof MappingError) {
+      violation(`unparsable body: ${error.message}`);
+      return errorReply(400, OpenTsdbMessages.badJson, error.message);
+    }
+    throw error;
+  }
+  if (incoming.length === 0) {
+    violation('empty array');
+    return errorReply(400, OpenTsdbMessages.noDatapoints);
+  }
+
+  const outcomes = incoming.map((point) => {
+    const outcome = putPoint(point, request, tsd);
+    if (outcome.kind !== 'stored') {
+      tsd.rejected.push({ datapoint: point.echo, error: outcome.error, request: request.index });
+    }
+    return { datapoint: point.echo, outcome };
+  });
+  return putReply(request, outcomes);
+}
+
+/** One point through the rules, then into storage (or into the injected storage fault). */
+function putPoint(point: IncomingPoint, request: TsdRequest, tsd: TsdState): PointOutcome {
+  const checked = checkPoint(point, tsd);
+  if ('error' in checked) {
+    if (!checked.unknownMetric) request.violation(`point rejected: ${checked.error}`);
+    return { kind: 'invalid', ...checked };
+  }
+  if (request.storageFault !== null) {
+    return { kind: 'storage-failed', error: storageFaultMessage(request.storageFault) };
+  }
+  const { metric, tags, timestamp, valueText, value } = checked;
+  tsd.uids.uidOf('metric', metric);
+  for (const [k, v] of Object.entries(tags)) {
+    tsd.uids.uidOf('tagk', k);
+    tsd.uids.uidOf('tagv', v);
+  }
+  tsd.store.store(request.index, metric, tags, timestamp, valueText, value, request.violation);
+  return { kind: 'stored' };
+}
+
+/** The write rules, in OpenTSDB's order: the first one a point breaks is the error it gets. */
+function checkPoint(
+  point: IncomingPoint,
+  tsd: TsdState,
+): ValidPoint | { error: string; unknownMetric: boolean } {
+  const fail = (error: string, unknownMetric = false) => ({ error, unknownMetric });
+  if (point.metric === null || point.metric === '') return fail(OpenTsdbMessages.metricEmpty);
+  const ts = point.timestamp;
+  if (ts === null || ts <= 0n || ts > MAX_MILLIS) return fail(OpenTsdbMessages.invalidTimestamp);
+  if (point.value === null || point.value === '') return fail(OpenTsdbMessages.emptyValue);
+  if (point.tags === null || point.tags.length === 0) return fail(OpenTsdbMessages.missingTags);
+  const parsed = parseValue(point.value);
+  if (!parsed.ok) return fail(OpenTsdbMessages.notANumber);
+  if (point.tags.length > tsd.maxTags) {
+    const shown = `{${point.tags.map(([k, v]) => `${k}=${v}`).join(', ')}}`;
+    return fail(OpenTsdbMessages.tooManyTags(point.tags.length, tsd.maxTags, shown));
+  }
+  const metricError = validateName('metric name', point.metric);
+  if (metricError !== null) return fail(metricError);
+  const tags: Record<string, string> = {};
+  for (const [key, value] of point.tags) {
+    const keyError = validateName('tag name', key);
+    if (keyError !== null) return fail(keyError);
+    const valueError = validateName('tag value', value);
+    if (valueError !== null || value === null)
+      return fail(valueError ?? OpenTsdbMessages.nullName('tag value'));
+    // defineProperty: a tag named `__proto__` is a plain key, as in a Java map.
+    Object.defineProperty(tags, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  if (!tsd.uids.admitsMetric(point.metric)) return fail(OpenTsdbMessages.unknownMetric(point.metric), true);
+  return { metric: point.metric, tags, timestamp: ts, valueText: point.value, value: parsed.number };
+}
+
+type ParsedValue = { ok: true; number: number } | { ok: false };
+
+/** Tags.looksLikeInteger then Tags.parseLong, else Float.parseFloat (decimal notation only, finite). */
+function parseValue(text: string): ParsedValue {
+  if (!/[.eE]/.test(text)) {
+    if (!/^[+-]?\d+$/.test(text)) return { ok: false };
+    const big = BigInt(text);
+    if (big < INT64_MIN || big > INT64_MAX) return { ok: false };
+    return { ok: true, number: Number(big) };
+  }
+  if (!/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)) return { ok: false };
+  const number = Number(text);
+  return Number.isFinite(number) ? { ok: true, number } : { ok: false };
+}
+
+/**
+ * What the writer is told: without `details` or `summary` 204 or a bare 400; with them the counts (and with
+ * `details` every failed point and its error), 200 when nothing failed, else 400.
+ */
+function putReply(
+  request: TsdRequest,
+  outcomes: ReadonlyArray<{ datapoint: EchoedDatapoint; outcome: PointOutcome }>,
+): Reply {
+  const { details, summary, sync } = request.flags;
+  let success = 0;
+  let validationFailures = 0;
+  const errors: Array<{ datapoint: EchoedDatapoint; error: string }> = [];
+  for (const { datapoint, outcome } of outcomes) {
+    if (outcome.kind === 'stored') {
+      success += 1;
+      continue;
+    }
+    if (outcome.kind === 'invalid') validationFailures += 1;
+    errors.push({ datapoint, error: outcome.error });
+  }
+  const failed = errors.length;
+  if (!details && !summary) {
+    if (failed === 0) return { status: 204 };
+    return errorReply(400, OpenTsdbMessages.someFailed, OpenTsdbMessages.someFailedDetails);
+  }
+  const body: { success: number; failed: number; errors?: typeof errors } = { success, failed };
+  if (details) body.errors = errors;
+  // With `sync`, storage failures are only visible in `failed`: the status stays 200.
+  const storageHiddenBySync = request.storageFault === 'storage' && sync && validationFailures === 0;
+  return jsonReply(failed > 0 && !storageHiddenBySync ? 400 : 200, body);
+}

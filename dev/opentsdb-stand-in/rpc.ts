@@ -1,0 +1,78 @@
+// What an RPC handler of the TSD (/api/put, /api/uid/assign) is given once the HTTP layer took a request in,
+// and the answers it gives back.
+import { OpenTsdbMessages } from './messages.js';
+import type { OpenTsdbFault, RequestRecord } from './opentsdb-stand-in.js';
+
+/** Faults a TSD meets in its storage (HBase), after a request was read and parsed. */
+export type StorageFault = Extract<OpenTsdbFault, 'throttle' | 'storage'>;
+
+/** The error text a storage fault reaches the writer with. */
+export function storageFaultMessage(fault: StorageFault): string {
+  return fault === 'throttle' ? OpenTsdbMessages.throttle : OpenTsdbMessages.storage;
+}
+
+export interface TsdRequest {
+  /** 1-based, in arrival order. */
+  index: number;
+  method: string;
+  url: URL;
+  flags: RequestRecord['flags'];
+  /** The body, decoded (Content-Encoding undone, UTF-8). */
+  text: string;
+  /** The injected storage fault this request meets, if any. */
+  storageFault: StorageFault | null;
+  /** Records something a well-behaved writer never does. */
+  violation(message: string): void;
+}
+
+/** An answer; without a body it is sent empty. `close` ends the keep-alive connection after it. */
+export interface Reply {
+  status: number;
+  body?: string;
+  contentType?: string;
+  close?: boolean;
+}
+
+export function jsonReply(status: number, body: unknown): Reply {
+  return { status, body: JSON.stringify(body), contentType: 'application/json; charset=UTF-8' };
+}
+
+export function errorReply(status: number, message: string, details?: string, trace?: string): Reply {
+  const error: Record<string, string | number> = { code: status, message };
+  if (details !== undefined) error.details = details;
+  if (trace !== undefined) error.trace = trace;
+  return jsonReply(status, { error });
+}
+
+export function methodNotAllowed(method: string): Reply {
+  return errorReply(
+    405,
+    OpenTsdbMessages.methodNotAllowed,
+    `The HTTP method [${method}] is not permitted for this endpoint`,
+  );
+}
+
+/** Netty's HTML page for a request it refuses before the TSD sees it. */
+export function htmlBadRequest(reason: string): Reply {
+  const body =
+    '<!DOCTYPE html><html><head><meta http-equiv=content-type content="text/html;charset=utf-8">' +
+    '<title>Bad Request</title></head><body><table><tr><td><h1>Bad Request</h1></td></tr></table>' +
+    '<div id=queryuimain><blockquote><h1>Bad Request</h1>Sorry but your request was rejected as being ' +
+    `invalid.<br/><br/>The reason provided was:<blockquote>${reason}</blockquote></blockquote></div>` +
+    '</body></html>';
+  return { status: 400, body, contentType: 'text/html; charset=UTF-8' };
+}
+
+/** A Java stack trace as long as the TSD's, for injected faults. */
+export function longTrace(): string {
+  const frames = [
+    'net.opentsdb.tsd.PutDataPointRpc.execute(PutDataPointRpc.java:228)',
+    'net.opentsdb.tsd.RpcHandler.handleHttpQuery(RpcHandler.java:283)',
+    'net.opentsdb.tsd.RpcHandler.messageReceived(RpcHandler.java:134)',
+    'org.jboss.netty.channel.SimpleChannelUpstreamHandler.handleUpstream(SimpleChannelUpstreamHandler.java:70)',
+    'org.jboss.netty.handler.timeout.IdleStateAwareChannelUpstreamHandler.handleUpstream(IdleStateAwareChannelUpstreamHandler.java:36)',
+  ];
+  const lines = ['org.hbase.async.RemoteException: injected server fault (stand-in)'];
+  for (let i = 0; i < 60; i++) lines.push(`\tat ${frames[i % frames.length]}`);
+  return lines.join('\n');
+}
