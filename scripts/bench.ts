@@ -27,10 +27,9 @@ import { readNodesFile } from '../dev/nodes-file.js';
 import { BUNDLE_ALIASES, ESBUILD_TARGET, MAIN_FIELDS } from '../infra/bundling.js';
 import { readPushConfig } from '../lambda/config.js';
 import { NodeTable } from '../lambda/nodes/node-table.js';
-import type { HttpAnswer } from '../lambda/opentsdb/http-post.js';
+import type { PostAnswer } from '../lambda/opentsdb/http-post.js';
 import { OpenTsdbWriter } from '../lambda/opentsdb/writer.js';
-import { composePushHandler } from '../lambda/push/compose-push.js';
-import type { PushHandler } from '../lambda/push/push-handler.js';
+import { createPushHandler, type PushHandler } from '../lambda/push/push-handler.js';
 import { sha256Hex } from '../lambda/push/push-token.js';
 import { createMetrics } from '../lambda/shared/observability.js';
 import { integerOption } from './cli.js';
@@ -100,7 +99,7 @@ const nowhere = new Writable({
  */
 interface PushParts {
   readPushConfig: typeof readPushConfig;
-  composePushHandler: typeof composePushHandler;
+  createPushHandler: typeof createPushHandler;
   OpenTsdbWriter: typeof OpenTsdbWriter;
   createMetrics: typeof createMetrics;
   Logger: typeof Logger;
@@ -109,7 +108,7 @@ interface PushParts {
 
 const SOURCE_PARTS: PushParts = {
   readPushConfig,
-  composePushHandler,
+  createPushHandler,
   OpenTsdbWriter,
   createMetrics,
   Logger,
@@ -122,7 +121,7 @@ export { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 export { readPushConfig } from './lambda/config.js';
 export { createMetrics } from './lambda/shared/observability.js';
 export { OpenTsdbWriter } from './lambda/opentsdb/writer.js';
-export { composePushHandler } from './lambda/push/compose-push.js';
+export { createPushHandler } from './lambda/push/push-handler.js';
 `;
 
 /** The push path's modules bundled with the stack's esbuild settings (minified, no keepNames). */
@@ -214,7 +213,7 @@ const CONTEXT: Context = {
   succeed: () => {},
 };
 
-const ANSWER_204: HttpAnswer = { status: 204, contentType: '', body: '' };
+const ANSWER_204: PostAnswer = { status: 204, contentType: '', body: '' };
 
 function cpuMicros(): number {
   const usage = process.cpuUsage();
@@ -263,7 +262,8 @@ async function withPushHandler<T>(
         return ANSWER_204;
       },
     });
-    const handler = parts.composePushHandler(config, {
+    const handler = parts.createPushHandler({
+      config,
       dynamo: client,
       logger,
       metrics: discardingMetrics(parts),
@@ -502,7 +502,7 @@ async function main(): Promise<void> {
     const parseUs = measureJsonParse(webBody);
     const probeUs = measureProbe();
     console.log(
-      `\nCPU per push (process.cpuUsage user+system) through composePushHandler ` +
+      `\nCPU per push (process.cpuUsage user+system) through createPushHandler ` +
         (values.source ? '(TypeScript sources via tsx)' : "(bundled with the stack's esbuild settings)") +
         `: ${pushes} pushes per fixture after ${warmup} warm-up, round-robin; warm node cache (dynalite + nodes/v1-items.json); ` +
         'OpenTsdbWriter with a post answering 204; Logger and Metrics (enabled, flushed per push) serialise ' +
