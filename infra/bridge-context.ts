@@ -30,6 +30,8 @@ export interface BridgeContext {
   /** Customer managed KMS key of that parameter; undefined for the default aws/ssm key. */
   catchpointCredentialsKmsKeyArn: string | undefined;
   catchpointApiUrl: string | undefined;
+  /** Days until a node no longer listed expires (NODE_TTL_DAYS); undefined keeps the function's default. */
+  nodeTtlDays: number | undefined;
   refreshSchedule: string;
   /** Comma-separated, as the push function reads METRIC_SETS; undefined keeps the function's default. */
   metricSets: string | undefined;
@@ -45,7 +47,10 @@ export interface BridgeContext {
   pushBurstLimit: number;
 }
 
-/** The example VPC of cdk.json's context; the stack warns when it is about to be deployed. */
+/**
+ * The made-up VPC of README's example synth. The network values have no defaults (a synth
+ * without them fails), so this only arrives with -c; the stack warns when it is given.
+ */
 export const EXAMPLE_VPC_ID = 'vpc-0123456789abcdef0';
 /**
  * SHA-256 of the public word "example-token": what README's example synth passes with -c. Never a default
@@ -80,7 +85,7 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
   const vpcId = reader.required(
     'vpcId',
     'the VPC that reaches OpenTSDB',
-    'vpc-0123456789abcdef0',
+    EXAMPLE_VPC_ID,
     /^vpc-[0-9a-f]{8,17}$/,
   );
   const subnetIds = reader.list(
@@ -134,12 +139,15 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
   );
   const catchpointCredentialsKmsKeyArn = reader.optional(
     'catchpointCredentialsKmsKeyArn',
-    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/,
+    // A single-region key's id is a UUID; a multi-region key's is mrk- and 32 hex digits.
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-)?[0-9a-f-]+$/,
   );
   const catchpointApiUrl = reader.optional('catchpointApiUrl');
   if (catchpointApiUrl && !parseHttpUrl(catchpointApiUrl)) {
     problems.push(`catchpointApiUrl must be an http:// or https:// URL, got "${catchpointApiUrl}"`);
   }
+
+  const nodeTtlDays = reader.positiveInt('nodeTtlDays', undefined);
 
   const refreshSchedule = reader.optional('refreshSchedule') ?? CONTEXT_DEFAULTS.refreshSchedule;
   if (!/^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\(.+\))$/.test(refreshSchedule)) {
@@ -197,6 +205,7 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
     catchpointCredentialsParameter,
     catchpointCredentialsKmsKeyArn,
     catchpointApiUrl,
+    nodeTtlDays,
     refreshSchedule,
     metricSets,
     metricNaming,
@@ -295,7 +304,7 @@ class ContextReader {
     return fallback;
   }
 
-  positiveInt(key: string, fallback: number): number {
+  positiveInt<Fallback extends number | undefined>(key: string, fallback: Fallback): number | Fallback {
     const value = this.text(key);
     if (value === undefined) return fallback;
     if (!/^\d+$/.test(value) || Number(value) <= 0) {

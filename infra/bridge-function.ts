@@ -1,8 +1,8 @@
 // The one way this project defines a Lambda function: pinned runtime, ARM64, an ESM bundle built by the local
 // esbuild (AWS SDK included, minified, with source maps), JSON logs into its own log group with a retention,
-// and a role of its own whose only built-in right is to write to that log group.
+// and a role of its own whose only built-in right is to write to that log group (infra/function-role.ts).
 import { fileURLToPath } from 'node:url';
-import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,11 +13,19 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, type ServiceName } from '../lambda/shared/observability.js';
 import { BUNDLE_ALIASES, ESBUILD_TARGET, MAIN_FIELDS } from './bundling.js';
+import { FunctionRole } from './function-role.js';
 
 /** Lambda `nodejs20.x` is deprecated; the bundles target the runtime pinned here. */
 export const BRIDGE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Where a function in the VPC runs: these subnets, with these security groups. */
+export interface FunctionNetwork {
+  vpc: ec2.IVpc;
+  subnets: ec2.ISubnet[];
+  securityGroups: ec2.ISecurityGroup[];
+}
 
 export interface BridgeFunctionProps {
   /** Entry module under lambda/ (exports `handler`), e.g. `push.ts`. */
@@ -30,7 +38,7 @@ export interface BridgeFunctionProps {
   logRetention: logs.RetentionDays;
   environment?: Record<string, string>;
   /** Run inside these subnets with these security groups; omit to run outside any VPC. */
-  network?: { vpc: ec2.IVpc; subnets: ec2.ISubnet[]; securityGroups: ec2.ISecurityGroup[] };
+  network?: FunctionNetwork;
   /** Asynchronous invocations (schedules): retries after a function error, and where failed events go. */
   retryAttempts?: number;
   maxEventAge?: Duration;
@@ -40,7 +48,7 @@ export interface BridgeFunctionProps {
 export class BridgeFunction extends Construct {
   readonly function: NodejsFunction;
   readonly logGroup: logs.LogGroup;
-  readonly role: iam.Role;
+  readonly role: FunctionRole;
   readonly service: ServiceName;
 
   constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
@@ -52,22 +60,20 @@ export class BridgeFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    this.role = new FunctionRole(this, 'Role', {
       description: `Runs the Catchpoint bridge ${props.service} function`,
-      inlinePolicies: {
-        // Inline in the role itself, so the rights exist before the function is created.
-        Logs: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              resources: [this.logGroup.logGroupArn],
-            }),
-          ],
-        }),
-        ...(props.network ? { VpcNetworkInterfaces: vpcAccessPolicy() } : {}),
-      },
+      logGroup: this.logGroup,
+      inlinePolicies: props.network ? { VpcNetworkInterfaces: vpcAccessPolicy() } : {},
     });
+    if (props.network) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'The network-interface rights Lambda needs to run a function in a VPC (those of ' +
+          'AWSLambdaVPCAccessExecutionRole): the interfaces do not exist before Lambda creates them and the ' +
+          'ec2:Describe* actions support no resource-level permissions.',
+      });
+    }
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: `${PROJECT_ROOT}lambda/${props.entry}`,

@@ -28,7 +28,7 @@ const FIVE_MINUTES = Duration.minutes(5);
 
 /** Alarm thresholds, named so the tests and the README can quote them. */
 export const ALARM_THRESHOLDS = {
-  /** Percent of push requests answered 5xx in 5 minutes, in 2 of 3 periods. */
+  /** Alarm above this percent of push requests answered 5xx in 5 minutes, in 2 of 3 periods. */
   push5xxPercent: 5,
   /** The spool's oldest entry, in seconds: OpenTSDB has not taken a write for this long. */
   spoolOldestAgeSeconds: 900,
@@ -83,6 +83,8 @@ export class BridgeMonitoring extends Construct {
     this.alarm('Push5xxRate', {
       metric: server5xxRate,
       threshold: ALARM_THRESHOLDS.push5xxPercent,
+      // "More than", as the description says: exactly 5 % is not an alarm.
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
       alarmDescription:

@@ -12,7 +12,7 @@ import {
   EXAMPLE_PUSH_TOKEN_HASH,
   parseBridgeContext,
 } from '../../infra/bridge-context.js';
-import { cdkJsonContext, exampleContext, PROJECT_ROOT } from './synth-bridge.js';
+import { cdkJsonContext, EXAMPLE_SYNTH_COMMAND, exampleContext, PROJECT_ROOT } from './synth-bridge.js';
 
 const HASH = 'a'.repeat(64);
 const REQUIRED = {
@@ -51,6 +51,7 @@ describe('parseBridgeContext', () => {
     assert.equal(ctx.metricNaming, undefined);
     assert.equal(ctx.openTsdbSecurityGroupId, undefined);
     assert.equal(ctx.dynamoDbPrefixListId, undefined);
+    assert.equal(ctx.nodeTtlDays, undefined);
   });
 
   it('names every missing key and how to set it, in one error', () => {
@@ -111,6 +112,8 @@ describe('parseBridgeContext', () => {
       metricNaming: 'fancy',
       logRetentionDays: 31,
       createDynamoDbEndpoint: 'yes',
+      nodeTtlDays: '0',
+      catchpointCredentialsKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:alias/catchpoint',
     });
     for (const needle of [
       /^vpcId is malformed/,
@@ -122,6 +125,8 @@ describe('parseBridgeContext', () => {
       /^metricNaming must be/,
       /^logRetentionDays must be one of/,
       /^createDynamoDbEndpoint must be true or false/,
+      /^nodeTtlDays must be a positive integer, got "0"/,
+      /^catchpointCredentialsKmsKeyArn is malformed/,
     ]) {
       assert.ok(
         problems.some((p) => needle.test(p)),
@@ -137,12 +142,31 @@ describe('parseBridgeContext', () => {
     assert.equal(parse({ ...REQUIRED, openTsdbUrl: 'http://tsdb.internal' }).openTsdbPort, 80);
   });
 
+  it('reads nodeTtlDays, for NODE_TTL_DAYS of the refresh', () => {
+    assert.equal(parse({ ...REQUIRED, nodeTtlDays: '14' }).nodeTtlDays, 14);
+    assert.equal(parse({ ...REQUIRED, nodeTtlDays: 30 }).nodeTtlDays, 30);
+    assert.ok(problemsOf({ ...REQUIRED, nodeTtlDays: '1.5' }).some((p) => p.startsWith('nodeTtlDays must')));
+  });
+
+  it('accepts the ARNs of single-region and multi-region KMS keys', () => {
+    for (const arn of [
+      'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666',
+      'arn:aws:kms:eu-west-1:123456789012:key/mrk-0a1b2c3d11112222333344445555aaaa',
+      'arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-0a1b2c3d11112222333344445555aaaa',
+    ]) {
+      assert.equal(
+        parse({ ...REQUIRED, catchpointCredentialsKmsKeyArn: arn }).catchpointCredentialsKmsKeyArn,
+        arn,
+      );
+    }
+  });
+
   it('needs no route tables when the VPC already has a DynamoDB endpoint', () => {
     const ctx = parse({ ...REQUIRED, routeTableIds: undefined, createDynamoDbEndpoint: false });
     assert.deepEqual(ctx.routeTableIds, []);
   });
 
-  it("parses README's example context: cdk.json's and the example token's hash", () => {
+  it("parses the example synth's context: cdk.json's, and the command's -c values", () => {
     const ctx = parse(exampleContext());
     assert.deepEqual(ctx.pushTokenHashes, [EXAMPLE_PUSH_TOKEN_HASH]);
     assert.equal(
@@ -152,11 +176,20 @@ describe('parseBridgeContext', () => {
     );
   });
 
-  it('finds nothing missing in cdk.json but the push token hashes, which have no default', () => {
-    assert.deepEqual(problemsOf(cdkJsonContext()), [
-      'pushTokenHashes is not set: the SHA-256 hex digests of the accepted push tokens, comma-separated ' +
-        '(printf %s "$TOKEN" | sha256sum); never the token itself, e.g. -c pushTokenHashes=<64 hex digits>',
-    ]);
+  it('finds every required key missing in cdk.json, which holds no defaults for them', () => {
+    const problems = problemsOf(cdkJsonContext());
+    assert.deepEqual(
+      problems.map((p) => p.slice(0, p.indexOf(' '))),
+      [
+        'vpcId',
+        'subnetIds',
+        'openTsdbUrl',
+        'pushTokenHashes',
+        'catchpointCredentialsParameter',
+        'routeTableIds',
+      ],
+    );
+    for (const problem of problems) assert.match(problem, /is not set: .*-c \w+=\S/);
   });
 });
 
@@ -182,14 +215,28 @@ describe('infra/app.ts', () => {
     assert.doesNotMatch(result.stderr, /^\s+at /m);
   });
 
-  it("refuses to synthesize (so to deploy) with cdk.json's context alone: no token is accepted by default", () => {
+  it("refuses to synthesize (so to deploy) with cdk.json's context alone: one message lists every value to pass", () => {
     const result = runApp(cdkJsonContext());
     assert.equal(result.status, 1, result.stderr);
-    assert.match(
-      result.stderr,
-      /cannot be synthesized.*\n\s+- pushTokenHashes is not set: .*-c pushTokenHashes=/,
-    );
-    assert.doesNotMatch(result.stderr, /vpcId|^\s+at /m);
+    assert.equal(result.stderr.match(/cannot be synthesized/g)?.length, 1, result.stderr);
+    for (const key of [
+      'vpcId',
+      'subnetIds',
+      'routeTableIds',
+      'openTsdbUrl',
+      'catchpointCredentialsParameter',
+      'pushTokenHashes',
+    ]) {
+      assert.match(result.stderr, new RegExp(`\\n\\s+- ${key} is not set: .*-c ${key}=\\S`), key);
+    }
+    assert.doesNotMatch(result.stderr, /^\s+at /m);
+  });
+});
+
+describe('the example synth of the tests', () => {
+  it('is exactly what CI runs', () => {
+    const ci = readFileSync(new URL('.ci/run', PROJECT_ROOT), 'utf8').split('\n');
+    assert.ok(ci.includes(EXAMPLE_SYNTH_COMMAND), `.ci/run runs ${EXAMPLE_SYNTH_COMMAND}`);
   });
 });
 

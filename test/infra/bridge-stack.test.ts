@@ -13,11 +13,11 @@ type Json = Record<string, unknown>;
 // One synth with README's example context, one with every optional key set; bundles are cached in between.
 const example = synthBridge();
 const t = example.template;
-const push = resourceByPrefix(t, 'AWS::Lambda::Function', 'PushFunction');
-const refresh = resourceByPrefix(t, 'AWS::Lambda::Function', 'RefreshFunction');
-const replay = resourceByPrefix(t, 'AWS::Lambda::Function', 'ReplayFunction');
+const push = resourceByPrefix(t, 'AWS::Lambda::Function', 'PushApiFunction');
+const refresh = resourceByPrefix(t, 'AWS::Lambda::Function', 'NodeRefreshFunction');
+const replay = resourceByPrefix(t, 'AWS::Lambda::Function', 'SpoolReplayFunction');
 const bridgeFunctions = { push, refresh, replay };
-const sgId = resourceByPrefix(t, 'AWS::EC2::SecurityGroup', 'FunctionSecurityGroup').id;
+const sgId = resourceByPrefix(t, 'AWS::EC2::SecurityGroup', 'NetworkFunctionSecurityGroup').id;
 
 function props(resource: { resource: Json }): Json {
   return resource.resource.Properties as Json;
@@ -60,6 +60,12 @@ describe('functions', () => {
     }
   });
 
+  it('runs every function of the stack on ARM64, the prefix-list lookup of the custom resource included', () => {
+    const functions = Object.entries(t.findResources('AWS::Lambda::Function'));
+    assert.equal(functions.length, 4, 'the three bridge functions and the AwsCustomResource provider');
+    for (const [id, fn] of functions) assert.deepEqual(fn.Properties.Architectures, ['arm64'], id);
+  });
+
   it('gives every function log group a retention', () => {
     const groups = t.findResources('AWS::Logs::LogGroup');
     assert.ok(Object.keys(groups).length >= 4);
@@ -79,6 +85,8 @@ describe('functions', () => {
       readRefreshConfig(deployedEnvironment(refresh.resource)).credentialsParameter,
       '/catchpoint-bridge/credentials',
     );
+    // Without nodeTtlDays the refresh keeps its own default.
+    assert.equal(deployedEnvironment(refresh.resource).NODE_TTL_DAYS, undefined);
   });
 
   it('runs push and replay in the given subnets with the stack security group, refresh outside the VPC', () => {
@@ -116,20 +124,29 @@ describe('least privilege', () => {
   }
 
   it('lets push read nodes and put into the spool, nothing more', () => {
-    assert.deepEqual(actionsOn('PushRole', nodes), ['dynamodb:GetItem', 'dynamodb:Scan']);
+    assert.deepEqual(actionsOn('PushApiFunctionRole', nodes), ['dynamodb:GetItem', 'dynamodb:Scan']);
     // The spool writer's conditional put (attribute_not_exists) needs no read right.
-    assert.deepEqual(actionsOn('PushRole', spool), ['dynamodb:PutItem']);
-    assert.deepEqual(rightsOf('PushRole'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan']);
+    assert.deepEqual(actionsOn('PushApiFunctionRole', spool), ['dynamodb:PutItem']);
+    assert.deepEqual(rightsOf('PushApiFunctionRole'), [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Scan',
+    ]);
   });
 
   it('lets refresh scan and batch-write nodes and get only its SSM parameter, not its history', () => {
-    assert.deepEqual(actionsOn('RefreshRole', nodes), ['dynamodb:BatchWriteItem', 'dynamodb:Scan']);
-    assert.deepEqual(actionsOn('RefreshRole', spool), []);
-    const ssm = policyStatementsOf('RefreshRole').filter((s) => JSON.stringify(s.Action).includes('ssm:'));
+    assert.deepEqual(actionsOn('NodeRefreshFunctionRole', nodes), [
+      'dynamodb:BatchWriteItem',
+      'dynamodb:Scan',
+    ]);
+    assert.deepEqual(actionsOn('NodeRefreshFunctionRole', spool), []);
+    const ssm = policyStatementsOf('NodeRefreshFunctionRole').filter((s) =>
+      JSON.stringify(s.Action).includes('ssm:'),
+    );
     assert.equal(ssm.length, 1);
     assert.equal(ssm[0]!.Action, 'ssm:GetParameter');
     assert.match(JSON.stringify(ssm[0]!.Resource), /:parameter\/catchpoint-bridge\/credentials"\]\]\}$/);
-    assert.deepEqual(rightsOf('RefreshRole'), [
+    assert.deepEqual(rightsOf('NodeRefreshFunctionRole'), [
       'dynamodb:BatchWriteItem',
       'dynamodb:Scan',
       'sqs:SendMessage',
@@ -138,17 +155,21 @@ describe('least privilege', () => {
   });
 
   it('lets replay drain the spool and not touch the nodes', () => {
-    assert.deepEqual(actionsOn('ReplayRole', spool), [
+    assert.deepEqual(actionsOn('SpoolReplayFunctionRole', spool), [
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:Scan',
     ]);
-    assert.deepEqual(actionsOn('ReplayRole', nodes), []);
-    assert.deepEqual(rightsOf('ReplayRole'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Scan']);
+    assert.deepEqual(actionsOn('SpoolReplayFunctionRole', nodes), []);
+    assert.deepEqual(rightsOf('SpoolReplayFunctionRole'), [
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:Scan',
+    ]);
   });
 
   it('grants no wildcard actions, and * resources only for the VPC network interfaces', () => {
-    for (const role of ['PushRole', 'RefreshRole', 'ReplayRole']) {
+    for (const role of ['PushApiFunctionRole', 'NodeRefreshFunctionRole', 'SpoolReplayFunctionRole']) {
       for (const s of policyStatementsOf(role)) {
         const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
         assert.ok(!actions.some((a) => a.includes('*')), `${role}: ${actions}`);
@@ -159,7 +180,7 @@ describe('least privilege', () => {
           );
       }
     }
-    const refreshResources = policyStatementsOf('RefreshRole').map((s) => s.Resource);
+    const refreshResources = policyStatementsOf('NodeRefreshFunctionRole').map((s) => s.Resource);
     assert.ok(!refreshResources.includes('*'), 'refresh needs no network interfaces');
     assert.equal(Object.keys(t.findResources('AWS::IAM::ManagedPolicy')).length, 0);
     for (const role of Object.values(t.findResources('AWS::IAM::Role'))) {
@@ -170,7 +191,7 @@ describe('least privilege', () => {
 
 describe('network', () => {
   it('allows egress only to OpenTSDB and to the DynamoDB prefix list', () => {
-    const sg = resourceByPrefix(t, 'AWS::EC2::SecurityGroup', 'FunctionSecurityGroup');
+    const sg = resourceByPrefix(t, 'AWS::EC2::SecurityGroup', 'NetworkFunctionSecurityGroup');
     assert.deepEqual(props(sg).SecurityGroupEgress, [
       { CidrIp: '10.0.12.34/32', Description: 'OpenTSDB', FromPort: 4242, IpProtocol: 'tcp', ToPort: 4242 },
     ]);
@@ -181,14 +202,14 @@ describe('network', () => {
     assert.equal(egress[0]!.Properties.ToPort, 443);
     assert.deepEqual(egress[0]!.Properties.DestinationPrefixListId, {
       'Fn::GetAtt': [
-        resourceByPrefix(t, 'Custom::AWS', 'DynamoDbPrefixList').id,
+        resourceByPrefix(t, 'Custom::AWS', 'NetworkDynamoDbPrefixListLookup').id,
         'PrefixLists.0.PrefixListId',
       ],
     });
   });
 
   it('looks the DynamoDB prefix list up at deploy time', () => {
-    const lookup = resourceByPrefix(t, 'Custom::AWS', 'DynamoDbPrefixList');
+    const lookup = resourceByPrefix(t, 'Custom::AWS', 'NetworkDynamoDbPrefixListLookup');
     assert.match(JSON.stringify(props(lookup).Create), /DescribeManagedPrefixLists/);
     assert.match(JSON.stringify(props(lookup).Create), /\.dynamodb/);
   });
@@ -243,7 +264,7 @@ describe('push API', () => {
     });
     const logs = props(stage).AccessLogSettings as { DestinationArn: unknown; Format: string };
     assert.deepEqual(logs.DestinationArn, {
-      'Fn::GetAtt': [resourceByPrefix(t, 'AWS::Logs::LogGroup', 'ApiAccessLogs').id, 'Arn'],
+      'Fn::GetAtt': [resourceByPrefix(t, 'AWS::Logs::LogGroup', 'PushApiAccessLogs').id, 'Arn'],
     });
     const format = JSON.parse(logs.Format) as Record<string, string>;
     assert.equal(format.requestId, '$context.requestId');
@@ -254,7 +275,7 @@ describe('push API', () => {
 
 describe('schedules', () => {
   it('refreshes on the default schedule with bounded retries and a dead-letter queue', () => {
-    const queue = resourceByPrefix(t, 'AWS::SQS::Queue', 'RefreshDeadLetterQueue').id;
+    const queue = resourceByPrefix(t, 'AWS::SQS::Queue', 'NodeRefreshDeadLetterQueue').id;
     t.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 hour)',
       Targets: [
@@ -320,6 +341,12 @@ describe('operations', () => {
     assert.match(metrics, /"MetricName":"5xx"/);
     assert.match(metrics, /"MetricName":"Count"/);
     assert.equal(rate[0]!.Threshold, ALARM_THRESHOLDS.push5xxPercent);
+    // "More than 5 %", as its description says.
+    assert.equal(rate[0]!.ComparisonOperator, 'GreaterThanThreshold');
+    assert.match(
+      String(rate[0]!.AlarmDescription),
+      new RegExp(`^More than ${ALARM_THRESHOLDS.push5xxPercent}%`),
+    );
   });
 
   it('alarms on errors and throttles of every function, and on dead-lettered refreshes', () => {
@@ -370,10 +397,10 @@ describe('operations', () => {
     assert.match(url, /\/push"\]\]\}$/);
     assert.doesNotMatch(url, /token/);
     for (const [output, prefix] of [
-      ['PushLogGroupName', 'PushLogGroup'],
-      ['RefreshLogGroupName', 'RefreshLogGroup'],
-      ['ReplayLogGroupName', 'ReplayLogGroup'],
-      ['ApiAccessLogGroupName', 'ApiAccessLogs'],
+      ['PushLogGroupName', 'PushApiFunctionLogGroup'],
+      ['RefreshLogGroupName', 'NodeRefreshFunctionLogGroup'],
+      ['ReplayLogGroupName', 'SpoolReplayFunctionLogGroup'],
+      ['ApiAccessLogGroupName', 'PushApiAccessLogs'],
     ] as const) {
       assert.deepEqual(outputs[output]?.Value, {
         Ref: resourceByPrefix(t, 'AWS::Logs::LogGroup', prefix).id,
@@ -381,10 +408,10 @@ describe('operations', () => {
     }
   });
 
-  it('warns when the example token (README) and network (cdk.json) are about to be deployed', () => {
+  it("warns when README's example token and network are about to be deployed", () => {
     const annotations = Annotations.fromStack(example.stack);
     annotations.hasWarning('/CatchpointBridge', Match.stringLikeRegexp('example token'));
-    annotations.hasWarning('/CatchpointBridge', Match.stringLikeRegexp('vpcId is the example value'));
+    annotations.hasWarning('/CatchpointBridge', Match.stringLikeRegexp("vpcId is README's example value"));
   });
 
   it('never puts a push token into the template', () => {
@@ -393,6 +420,7 @@ describe('operations', () => {
 });
 
 describe('with every optional context value set', () => {
+  const MULTI_REGION_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0a1b2c3d11112222333344445555aaaa';
   const custom = synthBridge({
     vpcId: 'vpc-0aaaaaaaaaaaaaaaa',
     subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
@@ -406,16 +434,16 @@ describe('with every optional context value set', () => {
     metricSets: 'core,bytes',
     metricNaming: 'per-test',
     catchpointApiUrl: 'https://io.catchpoint.example',
-    catchpointCredentialsKmsKeyArn:
-      'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666',
+    catchpointCredentialsKmsKeyArn: MULTI_REGION_KEY_ARN,
+    nodeTtlDays: '3',
     alarmEmail: 'ops@example.com',
     logRetentionDays: 90,
     pushRateLimit: 20,
     pushBurstLimit: 40,
   }).template;
-  const customPush = resourceByPrefix(custom, 'AWS::Lambda::Function', 'PushFunction');
-  const customRefresh = resourceByPrefix(custom, 'AWS::Lambda::Function', 'RefreshFunction');
-  const customSg = resourceByPrefix(custom, 'AWS::EC2::SecurityGroup', 'FunctionSecurityGroup').id;
+  const customPush = resourceByPrefix(custom, 'AWS::Lambda::Function', 'PushApiFunction');
+  const customRefresh = resourceByPrefix(custom, 'AWS::Lambda::Function', 'NodeRefreshFunction');
+  const customSg = resourceByPrefix(custom, 'AWS::EC2::SecurityGroup', 'NetworkFunctionSecurityGroup').id;
 
   it('passes the options to the functions', () => {
     const env = deployedEnvironment(customPush.resource);
@@ -425,10 +453,9 @@ describe('with every optional context value set', () => {
     assert.equal(env.METRIC_NAMING, 'per-test');
     const config = readPushConfig(env);
     assert.deepEqual([...config.metrics.sets].sort(), ['bytes', 'core']);
-    assert.equal(
-      readRefreshConfig(deployedEnvironment(customRefresh.resource)).catchpointApiUrl,
-      'https://io.catchpoint.example',
-    );
+    const refreshConfig = readRefreshConfig(deployedEnvironment(customRefresh.resource));
+    assert.equal(refreshConfig.catchpointApiUrl, 'https://io.catchpoint.example');
+    assert.equal(refreshConfig.nodeTtlDays, 3);
     custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(15 * * * ? *)' });
   });
 
@@ -459,12 +486,12 @@ describe('with every optional context value set', () => {
     });
     custom.resourceCountIs('AWS::EC2::SecurityGroupEgress', 2);
     custom.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
-    const sg = resourceByPrefix(custom, 'AWS::EC2::SecurityGroup', 'FunctionSecurityGroup');
+    const sg = resourceByPrefix(custom, 'AWS::EC2::SecurityGroup', 'NetworkFunctionSecurityGroup');
     assert.equal(props(sg).SecurityGroupEgress, undefined);
   });
 
-  it('lets refresh decrypt the credentials with their customer managed key, and only that key', () => {
-    const refreshRole = resourceByPrefix(custom, 'AWS::IAM::Role', 'RefreshRole').id;
+  it('lets refresh decrypt the credentials with their customer managed (multi-region) key, and only that', () => {
+    const refreshRole = resourceByPrefix(custom, 'AWS::IAM::Role', 'NodeRefreshFunctionRole').id;
     const statements = Object.values(custom.findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p.Properties.Roles).includes(refreshRole))
       .flatMap(
@@ -473,10 +500,7 @@ describe('with every optional context value set', () => {
     const kms = statements.filter((s) => JSON.stringify(s.Action).includes('kms:'));
     assert.equal(kms.length, 1);
     assert.deepEqual(kms[0]!.Action, 'kms:Decrypt');
-    assert.equal(
-      kms[0]!.Resource,
-      'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666',
-    );
+    assert.equal(kms[0]!.Resource, MULTI_REGION_KEY_ARN);
   });
 
   it('subscribes the alarm e-mail, sets the log retention and the throttle', () => {
@@ -484,6 +508,10 @@ describe('with every optional context value set', () => {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
     });
+    // The subscription's logical id is the topic's and the address's: kept, so the address stays subscribed.
+    assert.deepEqual(Object.keys(custom.findResources('AWS::SNS::Subscription')), [
+      'AlarmTopicopsexamplecom7B0F70A1',
+    ]);
     for (const group of Object.values(custom.findResources('AWS::Logs::LogGroup'))) {
       assert.equal(group.Properties.RetentionInDays, 90);
     }
@@ -493,16 +521,42 @@ describe('with every optional context value set', () => {
   });
 });
 
+describe('logical ids', () => {
+  // A resource whose logical id changes is replaced: created anew, then the old one deleted.
+  const kept: Record<string, { ids: string[]; why: string }> = {
+    'AWS::DynamoDB::Table': { ids: ['NodesTable91BDF1A8', 'SpoolTableA8CDED2F'], why: 'they hold the data' },
+    'AWS::EC2::VPCEndpoint': {
+      ids: ['DynamoDbEndpoint'],
+      why: 'a second DynamoDB endpoint on the same route tables is refused, failing the update',
+    },
+    'AWS::ApiGatewayV2::Api': { ids: ['PushApi4D1EAD43'], why: 'Catchpoint is configured with its URL' },
+    // With the API kept, a new $default stage or POST /push route would collide with the existing ones.
+    'AWS::ApiGatewayV2::Stage': { ids: ['PushApiDefaultStage8F54F274'], why: 'it is part of the URL' },
+    'AWS::ApiGatewayV2::Route': { ids: ['PushApiPOSTpush095703F9'], why: 'a route key is unique per API' },
+    'AWS::SNS::Topic': { ids: ['AlarmTopicD01E77F9'], why: 'it is subscribed to by ARN from outside' },
+  };
+
+  for (const [type, { ids, why }] of Object.entries(kept)) {
+    it(`keeps those of ${type} (${why})`, () => {
+      assert.deepEqual(Object.keys(t.findResources(type)).sort(), ids);
+    });
+  }
+});
+
 describe('cdk.json', () => {
-  it('holds only well-formed example values, and no token nor token hash', () => {
+  it('holds no network values, no token nor token hash: every deploy names its own', () => {
     const context = cdkJsonContext();
-    assert.equal(
-      context.pushTokenHashes,
-      undefined,
-      'a deploy with the defaults must not accept a public token',
-    );
+    const networkKeys = [
+      'vpcId',
+      'subnetIds',
+      'routeTableIds',
+      'openTsdbUrl',
+      'catchpointCredentialsParameter',
+    ];
+    for (const key of [...networkKeys, 'pushTokenHashes']) {
+      assert.equal(context[key], undefined, `${key} in cdk.json`);
+    }
     assert.doesNotMatch(JSON.stringify(context), new RegExp(EXAMPLE_PUSH_TOKEN_HASH));
-    assert.equal(context.catchpointCredentialsParameter, '/catchpoint-bridge/credentials');
-    assert.doesNotMatch(JSON.stringify(context), /example-token/);
+    assert.doesNotMatch(JSON.stringify(context), /example-token|vpc-|subnet-|rtb-/);
   });
 });

@@ -39,10 +39,10 @@ describe('cdk-nag AwsSolutions', () => {
     assert.deepEqual(
       [...acks.keys()].filter((k) => k.includes(' AwsSolutions-')).sort(),
       [
-        'CatchpointBridge/DynamoDbPrefixList AwsSolutions-IAM5[Resource::*]',
-        'CatchpointBridge/Push/Role AwsSolutions-IAM5[Resource::*]',
+        'CatchpointBridge/Network/DynamoDbPrefixList/Lookup AwsSolutions-IAM5[Resource::*]',
+        'CatchpointBridge/PushApi/Function/Role AwsSolutions-IAM5[Resource::*]',
         'CatchpointBridge/PushApi/POST--push AwsSolutions-APIG4',
-        'CatchpointBridge/Replay/Role AwsSolutions-IAM5[Resource::*]',
+        'CatchpointBridge/SpoolReplay/Function/Role AwsSolutions-IAM5[Resource::*]',
       ].sort(),
     );
     for (const [what, reason] of acks) assert.ok(reason.length >= 60, `${what}: "${reason}" is no reason`);

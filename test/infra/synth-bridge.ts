@@ -1,18 +1,18 @@
-// Synthesizes the bridge stack the way README's example `cdk synth` does (cdk.json's context plus the example
-// push token hash, optionally overridden), once per call: bundling the three functions takes seconds, so each
-// test file synthesizes once and shares the result.
+// Synthesizes the bridge stack the way README's example `cdk synth` does (cdk.json's feature flags plus the
+// command's -c values, optionally overridden), once per call: bundling the three functions takes seconds, so
+// each test file synthesizes once and shares the result.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { EXAMPLE_PUSH_TOKEN_HASH, readBridgeContext } from '../../infra/bridge-context.js';
+import { readBridgeContext } from '../../infra/bridge-context.js';
 import { BridgeStack } from '../../infra/bridge-stack.js';
 
 export const PROJECT_ROOT = new URL('../../', import.meta.url);
 
-/** The "context" block of cdk.json: example network values and feature flags, no push token hash. */
+/** The "context" block of cdk.json: the CDK feature flags, no network values, no push token hash. */
 export function cdkJsonContext(): Record<string, unknown> {
   const cdkJson = JSON.parse(readFileSync(new URL('cdk.json', PROJECT_ROOT), 'utf8')) as {
     context: Record<string, unknown>;
@@ -20,9 +20,29 @@ export function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context;
 }
 
-/** README's example context: cdk.json's, and `-c pushTokenHashes=<hash of "example-token">`. */
+/**
+ * The example synth that README gives and CI runs (test/infra/bridge-context.test.ts holds them to it): the
+ * example network and the hash of the token "example-token", every value passed with -c.
+ */
+export const EXAMPLE_SYNTH_COMMAND =
+  'npx cdk synth --no-notices -q ' +
+  '-c pushTokenHashes=4d1566a1d7df42a8517456d60ea06ed284e535cfe4c956aa6ee172dbcdf945f7 ' +
+  '-c vpcId=vpc-0123456789abcdef0 ' +
+  '-c subnetIds=subnet-0123456789abcdef0,subnet-0fedcba9876543210 ' +
+  '-c routeTableIds=rtb-0123456789abcdef0 ' +
+  '-c openTsdbUrl=http://10.0.12.34:4242 ' +
+  '-c catchpointCredentialsParameter=/catchpoint-bridge/credentials';
+
+/** The `-c key=value` pairs of a command line. */
+export function contextPairsOf(command: string): Record<string, string> {
+  return Object.fromEntries(
+    [...command.matchAll(/(?:^|\s)-c\s+([^=\s]+)=(\S*)/g)].map((m) => [m[1]!, m[2]!]),
+  );
+}
+
+/** The context the example synth gives the app: cdk.json's, and the command's -c values. */
 export function exampleContext(): Record<string, unknown> {
-  return { ...cdkJsonContext(), pushTokenHashes: EXAMPLE_PUSH_TOKEN_HASH };
+  return { ...cdkJsonContext(), ...contextPairsOf(EXAMPLE_SYNTH_COMMAND) };
 }
 
 export interface SynthesizedBridge {
