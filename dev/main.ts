@@ -5,6 +5,9 @@ import { NodesFileError } from './nodes-file.js';
 
 // EMF lines are for CloudWatch; locally they would only bury the logs.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+// The AWS SDK warns on Node 20, in nine lines, that it will soon want 22; the Lambdas run 24. It reads this
+// when a client is made (in startLocalBridge), so setting it after the imports is early enough.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 try {
   const bridge = await startLocalBridge(process.env);
