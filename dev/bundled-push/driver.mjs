@@ -1,0 +1,104 @@
+// Child side of dev/bundled-push/bundled-push.ts: imports a bundled push function as the Lambda runtime
+// would and runs what the parent asks over IPC. Plain JavaScript, so nothing but the bundle (and this
+// small loop) runs in the process: its CPU time and its stdout are the function's own.
+// Every byte written to stdout/stderr is counted (and still written) so each call reports the log bytes
+// it caused; nothing here writes to stdout itself.
+import http from 'node:http';
+import { pathToFileURL } from 'node:url';
+
+let outBytes = 0;
+let outText = '';
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream);
+  stream.write = (chunk, ...rest) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    outBytes += Buffer.byteLength(text);
+    outText += text;
+    return write(chunk, ...rest);
+  };
+}
+
+const cpu = () => {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+};
+
+const { handler } = await import(pathToFileURL(process.env.BUNDLED_PUSH_FILE).href);
+const forwardAgent = new http.Agent({ keepAlive: true });
+
+/** What the Lambda runtime hands a warm invocation: plenty of time left. */
+function context(requestId) {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${process.env.AWS_LAMBDA_FUNCTION_NAME}`,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${process.env.AWS_LAMBDA_FUNCTION_NAME}`,
+    logStreamName: '2026/12/01/[$LATEST]0123456789abcdef0123456789abcdef',
+    getRemainingTimeInMillis: () => 14_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+/** The parsed-and-posted yardstick: what any forwarder must at least do for one push. */
+function forwardOnce(pushBody, url, pointsBody) {
+  JSON.parse(pushBody);
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      {
+        method: 'POST',
+        agent: forwardAgent,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(pointsBody) },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', resolve);
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(pointsBody);
+  });
+}
+
+let counter = 0;
+process.on('message', async (message) => {
+  try {
+    if (message.kind === 'push') {
+      const statuses = [];
+      const cpuUs = [];
+      const logBytes = [];
+      let lastLog = '';
+      for (let i = 0; i < message.times; i++) {
+        const requestId = `c6af9ac6-7b61-11e6-9a41-93e8${String(++counter).padStart(8, '0')}`;
+        const event = { ...message.event, requestContext: { ...message.event.requestContext, requestId } };
+        outBytes = 0;
+        outText = '';
+        const c0 = cpu();
+        const answer = await handler(event, context(requestId));
+        cpuUs.push(cpu() - c0);
+        statuses.push(answer.statusCode);
+        // Powertools and EMF lines go out synchronously before the handler resolves.
+        logBytes.push(outBytes);
+        lastLog = outText;
+      }
+      process.send({ ok: true, statuses, cpuUs, logBytes, lastLog });
+    } else if (message.kind === 'forward') {
+      const cpuUs = [];
+      for (let i = 0; i < message.times; i++) {
+        const c0 = cpu();
+        await forwardOnce(message.pushBody, message.url, message.pointsBody);
+        cpuUs.push(cpu() - c0);
+      }
+      process.send({ ok: true, cpuUs });
+    }
+  } catch (error) {
+    process.send({ ok: false, error: String(error?.stack ?? error) });
+  }
+});
+process.send({ ok: true, ready: true });
