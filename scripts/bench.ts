@@ -123,7 +123,12 @@ function datapointsBody(push: string, nodes: readonly NodeRecord[]): { body: str
   return { body: `[${points.map(serializeDatapoint).join(',')}]`, points: points.length };
 }
 
-async function measurePushes(bundleFile: string, pushes: number, warmup: number): Promise<PushFigures[]> {
+async function measurePushes(
+  bundleFile: string,
+  pushes: number,
+  warmup: number,
+  cpuProfileDir: string | undefined,
+): Promise<PushFigures[]> {
   const dynamo: EmbeddedDynamo = await startEmbeddedDynamo();
   const tsdb = await startOpenTsdbStandIn();
   let fn: BundledPush | undefined;
@@ -134,6 +139,7 @@ async function measurePushes(bundleFile: string, pushes: number, warmup: number)
     await new NodeTable(dynamo.client, NODES_TABLE).putMany(nodes);
     fn = await startBundledPush({
       bundleFile,
+      execArgv: cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
       environment: {
         ...PUSH_ENV,
         OPENTSDB_URL: tsdb.url,
@@ -300,6 +306,7 @@ the same process; size and cold import time of each function's bundle; next to t
   --imports N     fresh node processes per bundle for the import time, 1–50 (default 7)
   --skip-cpu      no CPU measurement
   --skip-bundles  no bundle sizes and import times
+  --cpu-prof DIR  write a V8 CPU profile of the push function's process into DIR (node --cpu-prof)
   -h, --help      this text`;
 
 async function main(): Promise<void> {
@@ -310,6 +317,7 @@ async function main(): Promise<void> {
       imports: { type: 'string', default: '7' },
       'skip-cpu': { type: 'boolean', default: false },
       'skip-bundles': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -328,7 +336,7 @@ async function main(): Promise<void> {
     let rows: PushFigures[];
     try {
       const { file } = await bundle('push.ts', dir);
-      rows = await measurePushes(file, pushes, warmup);
+      rows = await measurePushes(file, pushes, warmup, values['cpu-prof']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

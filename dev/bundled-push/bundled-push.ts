@@ -17,6 +17,8 @@ export interface BundledPushOptions {
   memoryMb?: number;
   /** Node binary; the parent's by default. */
   execPath?: string;
+  /** Node options of the function's process, e.g. `--cpu-prof`. */
+  execArgv?: string[];
 }
 
 export interface PushRun {
@@ -46,7 +48,7 @@ export async function startBundledPush(options: BundledPushOptions): Promise<Bun
   const memoryMb = options.memoryMb ?? 512;
   const child: ChildProcess = fork(DRIVER, [], {
     execPath: options.execPath ?? process.execPath,
-    execArgv: [],
+    execArgv: options.execArgv ?? [],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: {
       PATH: process.env.PATH ?? '',
@@ -106,8 +108,12 @@ export async function startBundledPush(options: BundledPushOptions): Promise<Bun
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill();
+        const timer = setTimeout(() => child.kill(), 5000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.send({ kind: 'exit' });
       }),
   };
 }
