@@ -43,8 +43,14 @@ export interface BridgeContext {
   dynamoDbPrefixListId: string | undefined;
   alarmEmail: string | undefined;
   logRetentionDays: number;
+  /** The push stage's steady rate limit, requests per second (above it API Gateway answers 429). */
   pushRateLimit: number;
+  /** The push stage's burst: requests admitted at once above the steady rate (a token bucket's size). */
   pushBurstLimit: number;
+  /** Reserved concurrency of the push function: its share of the account's concurrency, and its cap. */
+  pushReservedConcurrency: number;
+  /** false sets OPENTSDB_SYNC=false on push and replay, for an OpenTSDB that cannot confirm storage. */
+  openTsdbSync: boolean;
 }
 
 /**
@@ -62,8 +68,12 @@ export const CONTEXT_DEFAULTS = {
   refreshSchedule: 'rate(1 hour)',
   createDynamoDbEndpoint: true,
   logRetentionDays: 30,
-  pushRateLimit: 100,
-  pushBurstLimit: 200,
+  // Sized for an account of 500 tests on 100 nodes every 5 minutes (167 pushes/s on average, in bursts at the
+  // minute boundaries) with no 429; the reasoning and a table for other sizes: docs/capacity.md.
+  pushRateLimit: 500,
+  pushBurstLimit: 2000,
+  pushReservedConcurrency: 500,
+  openTsdbSync: true,
 } as const;
 
 /** The values of CloudWatch Logs' retention setting (days). */
@@ -193,6 +203,19 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
   }
   const pushRateLimit = reader.positiveInt('pushRateLimit', CONTEXT_DEFAULTS.pushRateLimit);
   const pushBurstLimit = reader.positiveInt('pushBurstLimit', CONTEXT_DEFAULTS.pushBurstLimit);
+  if (pushBurstLimit < pushRateLimit) {
+    // The bucket would hold less than one second at the steady rate: the minute bursts would meet 429s
+    // while the rate limit itself is far from reached.
+    problems.push(
+      `pushBurstLimit (${pushBurstLimit}) must be at least pushRateLimit (${pushRateLimit}): ` +
+        'the burst is what carries the pushes arriving together at the minute boundaries',
+    );
+  }
+  const pushReservedConcurrency = reader.positiveInt(
+    'pushReservedConcurrency',
+    CONTEXT_DEFAULTS.pushReservedConcurrency,
+  );
+  const openTsdbSync = reader.boolean('openTsdbSync', CONTEXT_DEFAULTS.openTsdbSync);
 
   if (problems.length > 0) throw new BridgeContextError(problems);
   return {
@@ -216,6 +239,8 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
     logRetentionDays,
     pushRateLimit,
     pushBurstLimit,
+    pushReservedConcurrency,
+    openTsdbSync,
   };
 }
 

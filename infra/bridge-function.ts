@@ -39,6 +39,8 @@ export interface BridgeFunctionProps {
   environment?: Record<string, string>;
   /** Run inside these subnets with these security groups; omit to run outside any VPC. */
   network?: FunctionNetwork;
+  /** Concurrency reserved for (and capping) this function; omit to share the account's unreserved pool. */
+  reservedConcurrency?: number;
   /** Asynchronous invocations (schedules): retries after a function error, and where failed events go. */
   retryAttempts?: number;
   maxEventAge?: Duration;
@@ -85,6 +87,7 @@ export class BridgeFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

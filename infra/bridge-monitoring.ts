@@ -4,6 +4,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -17,6 +18,10 @@ import type { BridgeFunction } from './bridge-function.js';
 
 export interface BridgeMonitoringProps {
   stage: apigwv2.HttpStage;
+  /** The stage's access log (JSON, one line per request, `status` and `integrationStatus` as strings). */
+  accessLogs: logs.ILogGroup;
+  /** Drawn on the push concurrency graph: the line where Lambda starts throttling pushes. */
+  pushReservedConcurrency: number;
   push: BridgeFunction;
   refresh: BridgeFunction;
   replay: BridgeFunction;
@@ -49,6 +54,16 @@ export function bridgeMetric(
     label: options.label,
   });
 }
+
+/**
+ * The access-log lines of pushes refused for throttling. A stage throttle answers 429 itself; a push function
+ * throttled by Lambda is answered 500 by API Gateway ("If the Lambda API rejects the invocation request, API
+ * Gateway returns a 500"), and only `integrationStatus`, the status of Lambda's Invoke call, says 429 then.
+ */
+export const THROTTLED_PUSH_PATTERN = logs.FilterPattern.any(
+  logs.FilterPattern.stringValue('$.status', '=', '429'),
+  logs.FilterPattern.stringValue('$.integrationStatus', '=', '429'),
+);
 
 /** The same, labelled with its service for graphs that mix services. */
 function graphMetric(
@@ -89,7 +104,8 @@ export class BridgeMonitoring extends Construct {
       datapointsToAlarm: 2,
       alarmDescription:
         `More than ${ALARM_THRESHOLDS.push5xxPercent}% of pushes answered 5xx: datapoints were neither written ` +
-        'nor spooled (Catchpoint retries for about an hour). See the push log group for outcome "failed".',
+        'nor spooled (Catchpoint retries for about an hour). See the push log group for outcome "failed", ' +
+        'and PushThrottles: a push Lambda throttled is answered 500 too.',
     });
     this.alarm('OpenTsdbWriteFailures', {
       metric: bridgeMetric('push', MetricName.OpenTsdbErrors),
@@ -99,6 +115,36 @@ export class BridgeMonitoring extends Construct {
       alarmDescription:
         'OpenTSDB has failed push writes for 15 minutes: pushes are being spooled (or, without the spool, ' +
         'answered 503). Look for "opentsdb write failed" in the push log group.',
+    });
+
+    // The HTTP API publishes no metric of its own for 429s (they count among its 4xx, with the 401s and 400s),
+    // so the stack counts them in the access log: one metric, no dimension, 1 per throttled request.
+    const throttledFilter = new logs.MetricFilter(this, 'PushesThrottledFilter', {
+      logGroup: props.accessLogs,
+      filterPattern: THROTTLED_PUSH_PATTERN,
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: MetricName.PushesThrottled,
+      metricValue: '1',
+      unit: cw.Unit.COUNT,
+    });
+    const throttledPushes = throttledFilter.metric({ statistic: cw.Stats.SUM, period: FIVE_MINUTES });
+    this.alarm('PushesThrottled', {
+      metric: throttledPushes,
+      threshold: 1,
+      evaluationPeriods: 1,
+      alarmDescription:
+        'Pushes were refused for throttling: answered 429 by the stage (pushRateLimit/pushBurstLimit) or 500 ' +
+        'because Lambda throttled the push function (pushReservedConcurrency, or the account concurrency). ' +
+        'Catchpoint retries them for about an hour. Raise the limits: docs/capacity.md.',
+    });
+    this.alarm('PushDatapointsRejected', {
+      metric: bridgeMetric('push', MetricName.DatapointsRejected),
+      threshold: 0,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      alarmDescription:
+        'OpenTSDB refused datapoints of pushes for good (a validation reason: bad name, value, timestamp or ' +
+        'tags); they are not stored. Look for "opentsdb rejected datapoint" in the push log group.',
     });
 
     // ---- Refresh.
@@ -130,6 +176,24 @@ export class BridgeMonitoring extends Construct {
         `The spool holds datapoints older than ${ALARM_THRESHOLDS.spoolOldestAgeSeconds} s: OpenTSDB is not ` +
         'taking the replay writes, or the replay fails. Spooled entries expire after 14 days.',
     });
+    this.alarm('ReplayDatapointsRejected', {
+      metric: bridgeMetric('replay', MetricName.DatapointsRejected),
+      threshold: 0,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      alarmDescription:
+        'OpenTSDB refused spooled datapoints for good (a validation reason); they are not stored. Look for ' +
+        '"opentsdb rejected datapoint" in the replay log group.',
+    });
+    this.alarm('ParkedRuns', {
+      metric: bridgeMetric('replay', MetricName.ParkedRuns, { statistic: cw.Stats.MAXIMUM }),
+      threshold: 0,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      alarmDescription:
+        'Spooled runs that OpenTSDB kept refusing are parked, out of the drain order (they expire after 14 ' +
+        'days): list them with `npm run spool -- list`, then retry or drop them.',
+    });
 
     // ---- Every function: errors and throttles.
     for (const fn of [push, refresh, replay]) {
@@ -141,13 +205,25 @@ export class BridgeMonitoring extends Construct {
         datapointsToAlarm: fn.service === 'refresh' ? 1 : 2,
         alarmDescription: `The ${fn.service} function failed invocations (errors or timeouts).`,
       });
-      this.alarm(`${capitalise(fn.service)}Throttles`, {
-        metric: fn.function.metricThrottles({ statistic: cw.Stats.SUM, period: FIVE_MINUTES }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        alarmDescription: `The ${fn.service} function was throttled (account or function concurrency exhausted).`,
-      });
     }
+    // Not replay's: with its reserved concurrency of 1, a throttle is a schedule that fired while a drain was
+    // still running, kept out on purpose (and retried within the minute), never a shortage.
+    this.alarm('PushThrottles', {
+      metric: push.function.metricThrottles({ statistic: cw.Stats.SUM, period: FIVE_MINUTES }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      alarmDescription:
+        'Lambda throttled the push function: its reserved concurrency (pushReservedConcurrency) was all in ' +
+        'use, so API Gateway answered those pushes 500 (Catchpoint retries). OpenTSDB slow, or more pushes ' +
+        'than planned: docs/capacity.md.',
+    });
+    this.alarm('RefreshThrottles', {
+      metric: refresh.function.metricThrottles({ statistic: cw.Stats.SUM, period: FIVE_MINUTES }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      alarmDescription:
+        "The refresh function was throttled: the account's unreserved concurrency was exhausted.",
+    });
 
     // ---- Dashboard.
     this.dashboard = new cw.Dashboard(this, 'Dashboard', {
@@ -225,6 +301,36 @@ export class BridgeMonitoring extends Construct {
       ),
     );
     this.dashboard.addWidgets(
+      graph('Throttled pushes', [
+        throttledPushes.with({ label: 'throttled pushes (access log: 429, or Lambda 429 → 500)' }),
+        push.function.metricThrottles({
+          statistic: cw.Stats.SUM,
+          period: FIVE_MINUTES,
+          label: 'push function throttles (Lambda)',
+        }),
+      ]),
+      new cw.GraphWidget({
+        title: 'Push concurrency',
+        left: [
+          push.function.metric('ConcurrentExecutions', {
+            statistic: cw.Stats.MAXIMUM,
+            period: Duration.minutes(1),
+            label: 'push concurrent executions (max)',
+          }),
+        ],
+        leftAnnotations: [
+          { value: props.pushReservedConcurrency, label: 'reserved concurrency: throttled above' },
+        ],
+        width: 8,
+        height: 6,
+      }),
+      graph(
+        'Replay: runs',
+        [graphMetric('replay', MetricName.RunsReplayed), graphMetric('replay', MetricName.RunsParked)],
+        [graphMetric('replay', MetricName.ParkedRuns, { statistic: cw.Stats.MAXIMUM })],
+      ),
+    );
+    this.dashboard.addWidgets(
       new cw.LogQueryWidget({
         title: 'Unknown nodes (pushes from nodes missing in the nodes table)',
         logGroupNames: [push.logGroup.logGroupName],
@@ -247,6 +353,21 @@ export class BridgeMonitoring extends Construct {
           'limit 50',
         ],
         width: 12,
+        height: 6,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cw.LogQueryWidget({
+        title: 'Throttled requests per minute (429: stage throttle; 500 with integrationStatus 429: Lambda)',
+        logGroupNames: [props.accessLogs.logGroupName],
+        // The access log's values are strings.
+        queryLines: [
+          'filter status = "429" or integrationStatus = "429"',
+          'stats count(*) as requests by bin(1m) as minute, status',
+          'sort minute desc',
+          'limit 100',
+        ],
+        width: 24,
         height: 6,
       }),
     );

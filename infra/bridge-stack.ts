@@ -14,6 +14,7 @@ import { BridgeMonitoring } from './bridge-monitoring.js';
 import { BridgeNetwork } from './bridge-network.js';
 import { NodeRefresh } from './node-refresh.js';
 import { PushApi } from './push-api.js';
+import { pushCapacityWarnings } from './push-capacity.js';
 import { SpoolReplay } from './spool-replay.js';
 
 export interface BridgeStackProps extends StackProps {
@@ -35,10 +36,13 @@ export class BridgeStack extends Stack {
     const ctx = props.context;
     const logRetention = ctx.logRetentionDays as logs.RetentionDays;
     this.warnAboutExampleValues(ctx);
+    for (const { id: warningId, message } of pushCapacityWarnings(ctx)) {
+      Annotations.of(this).addWarningV2(warningId, message);
+    }
 
     // The tables hold state and are kept when the stack is deleted. They stay children of the stack itself:
-    // their logical ids (NodesTable…, SpoolTable…) must never change, or CloudFormation would create new,
-    // empty tables and orphan the old ones.
+    // their logical ids must never change by accident, or CloudFormation would create new, empty tables and
+    // orphan the old ones.
     this.nodesTable = new dynamodb.Table(this, 'NodesTable', {
       partitionKey: { name: 'nodeId', type: dynamodb.AttributeType.NUMBER },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -46,8 +50,14 @@ export class BridgeStack extends Stack {
       timeToLiveAttribute: 'expiresAt',
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.spoolTable = new dynamodb.Table(this, 'SpoolTable', {
-      partitionKey: { name: 'runKey', type: dynamodb.AttributeType.STRING },
+    // The spool, keyed for draining oldest first without a scan: `shard` = queue-00 … queue-15 (or `parked`),
+    // `entry` = <spooledAt ms>#<runKey>#<nonce>, so one Query per shard reads in time order and no partition
+    // takes more than its write limit. A new key schema means a new table: this one has a new logical id
+    // (the earlier one was SpoolTable, keyed by runKey), so an update visibly adds it and removes the old
+    // one from the stack, which keeps that table (Retain). Drain the old spool first: docs/deployment.md.
+    this.spoolTable = new dynamodb.Table(this, 'ShardedSpoolTable', {
+      partitionKey: { name: 'shard', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'entry', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Entries the replay could not deliver expire after 14 days (set by the writer).
@@ -84,8 +94,10 @@ export class BridgeStack extends Stack {
       pushTokenHashes: ctx.pushTokenHashes,
       metricSets: ctx.metricSets,
       metricNaming: ctx.metricNaming,
+      openTsdbSync: ctx.openTsdbSync,
       rateLimit: ctx.pushRateLimit,
       burstLimit: ctx.pushBurstLimit,
+      reservedConcurrency: ctx.pushReservedConcurrency,
       logRetention,
     });
 
@@ -103,11 +115,14 @@ export class BridgeStack extends Stack {
       network: this.network.functionNetwork,
       spoolTable: this.spoolTable,
       openTsdbUrl: ctx.openTsdbUrl,
+      openTsdbSync: ctx.openTsdbSync,
       logRetention,
     });
 
     this.monitoring = new BridgeMonitoring(this, 'Monitoring', {
       stage: this.pushApi.stage,
+      accessLogs: this.pushApi.accessLogs,
+      pushReservedConcurrency: ctx.pushReservedConcurrency,
       push: this.pushApi.push,
       refresh: this.nodeRefresh.refresh,
       replay: this.spoolReplay.replay,

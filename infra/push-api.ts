@@ -18,6 +18,9 @@ import { BridgeFunction, type FunctionNetwork } from './bridge-function.js';
  */
 export const PUSH_TIMEOUT = Duration.seconds(PUSH_TIMEOUT_SECONDS);
 
+/** Memory (and so CPU share) of the push function; docs/capacity.md prices its duration with it. */
+export const PUSH_MEMORY_MB = 512;
+
 export interface PushApiProps {
   network: FunctionNetwork;
   nodesTable: dynamodb.ITable;
@@ -28,8 +31,13 @@ export interface PushApiProps {
   /** Comma-separated METRIC_SETS; undefined keeps the function's default. */
   metricSets: string | undefined;
   metricNaming: string | undefined;
+  /** false: OPENTSDB_SYNC=false, for an OpenTSDB that cannot confirm storage. */
+  openTsdbSync: boolean;
+  /** Stage throttle: steady requests per second, and the burst above it (both answered 429 beyond). */
   rateLimit: number;
   burstLimit: number;
+  /** The push function's reserved concurrency (docs/capacity.md). */
+  reservedConcurrency: number;
   logRetention: logs.RetentionDays;
 }
 
@@ -49,13 +57,17 @@ export class PushApi extends apigwv2.HttpApi {
       service: 'push',
       description: 'Catchpoint Test Data Webhook → OpenTSDB (spools what OpenTSDB cannot take)',
       timeout: PUSH_TIMEOUT,
-      memorySize: 512,
+      memorySize: PUSH_MEMORY_MB,
       logRetention: props.logRetention,
       network: props.network,
+      // Its share of the account's concurrency, so a slow OpenTSDB cannot starve replay and refresh; pushes
+      // beyond it are throttled by Lambda, which API Gateway answers 500 (Catchpoint retries; alarmed).
+      reservedConcurrency: props.reservedConcurrency,
       environment: {
         OPENTSDB_URL: props.openTsdbUrl,
         PUSH_TOKEN_HASHES: props.pushTokenHashes.join(','),
         WRITE_BUDGET_MS: String(DEFAULT_WRITE_BUDGET_MS),
+        ...(props.openTsdbSync ? {} : { OPENTSDB_SYNC: 'false' }),
         ...(props.metricSets ? { METRIC_SETS: props.metricSets } : {}),
         ...(props.metricNaming ? { METRIC_NAMING: props.metricNaming } : {}),
       },

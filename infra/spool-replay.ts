@@ -1,5 +1,7 @@
 // The spool replay: every minute, in the VPC, the replay function sends what the push function spooled on to
-// OpenTSDB. A missed or failed run is simply the next minute's work, so there are no retries.
+// OpenTSDB. A missed or failed run is simply the next minute's work, so there are no retries. Its reserved
+// concurrency of 1 keeps two drains from ever racing: a schedule that fires while one still runs is throttled
+// (and retried by Lambda within the event's minute), never run beside it.
 import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -15,8 +17,19 @@ export interface SpoolReplayProps {
   network: FunctionNetwork;
   spoolTable: dynamodb.ITable;
   openTsdbUrl: string;
+  /** false: OPENTSDB_SYNC=false, for an OpenTSDB that cannot confirm storage. */
+  openTsdbSync: boolean;
   logRetention: logs.RetentionDays;
 }
+
+/** One drain at a time. */
+export const REPLAY_RESERVED_CONCURRENCY = 1;
+
+/**
+ * Replay's rights on the spool table: Query (each shard, oldest first) and the writes of draining and
+ * parking. No Scan: the time-ordered keys make one unnecessary.
+ */
+export const REPLAY_SPOOL_ACTIONS = ['Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
 
 export class SpoolReplay extends Construct {
   readonly replay: BridgeFunction;
@@ -32,11 +45,15 @@ export class SpoolReplay extends Construct {
       memorySize: 512,
       logRetention: props.logRetention,
       network: props.network,
-      environment: { OPENTSDB_URL: props.openTsdbUrl },
+      reservedConcurrency: REPLAY_RESERVED_CONCURRENCY,
+      environment: {
+        OPENTSDB_URL: props.openTsdbUrl,
+        ...(props.openTsdbSync ? {} : { OPENTSDB_SYNC: 'false' }),
+      },
       retryAttempts: 0,
       maxEventAge: Duration.minutes(1),
     });
-    this.replay.bindTable(props.spoolTable, 'SPOOL_TABLE', ['Scan', 'GetItem', 'DeleteItem']);
+    this.replay.bindTable(props.spoolTable, 'SPOOL_TABLE', REPLAY_SPOOL_ACTIONS);
 
     new events.Rule(this, 'Schedule', {
       description: 'Drains the Catchpoint bridge spool into OpenTSDB',

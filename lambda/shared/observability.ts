@@ -25,6 +25,16 @@ export const MetricName = {
   SpoolDepth: 'SpoolDepth',
   SpoolOldestAgeSeconds: 'SpoolOldestAgeSeconds',
   DatapointsReplayed: 'DatapointsReplayed',
+  RunsReplayed: 'RunsReplayed',
+  /** Runs replay parked in this invocation (moved out of the drain order after repeated refusals). */
+  RunsParked: 'RunsParked',
+  /** Runs waiting in the parked partition: a gauge, published by every replay. */
+  ParkedRuns: 'ParkedRuns',
+  /**
+   * Pushes refused for throttling: answered 429 by the stage, or not run because Lambda throttled the push
+   * function. Published by the stack's metric filter on the API access log (no dimension), not by a function.
+   */
+  PushesThrottled: 'PushesThrottled',
 } as const;
 
 export { MetricUnit };

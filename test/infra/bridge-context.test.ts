@@ -52,6 +52,75 @@ describe('parseBridgeContext', () => {
     assert.equal(ctx.openTsdbSecurityGroupId, undefined);
     assert.equal(ctx.dynamoDbPrefixListId, undefined);
     assert.equal(ctx.nodeTtlDays, undefined);
+    assert.equal(ctx.pushRateLimit, 500);
+    assert.equal(ctx.pushBurstLimit, 2000);
+    assert.equal(ctx.pushReservedConcurrency, 500);
+    assert.equal(ctx.openTsdbSync, true);
+  });
+
+  it('reads the push capacity and openTsdbSync, from cdk.json (JSON values) and from -c (strings)', () => {
+    const fromJson = parse({
+      ...REQUIRED,
+      pushRateLimit: 1500,
+      pushBurstLimit: 5000,
+      pushReservedConcurrency: 1500,
+      openTsdbSync: false,
+    });
+    assert.deepEqual(
+      [
+        fromJson.pushRateLimit,
+        fromJson.pushBurstLimit,
+        fromJson.pushReservedConcurrency,
+        fromJson.openTsdbSync,
+      ],
+      [1500, 5000, 1500, false],
+    );
+    const fromCli = parse({
+      ...REQUIRED,
+      pushRateLimit: '50',
+      pushBurstLimit: '50',
+      pushReservedConcurrency: '60',
+      openTsdbSync: 'true',
+    });
+    assert.deepEqual(
+      [fromCli.pushRateLimit, fromCli.pushBurstLimit, fromCli.pushReservedConcurrency, fromCli.openTsdbSync],
+      [50, 50, 60, true],
+    );
+  });
+
+  it('rejects push capacity values that are not positive integers, a burst below the rate, a non-boolean sync', () => {
+    const problems = problemsOf({
+      ...REQUIRED,
+      pushRateLimit: '0',
+      pushBurstLimit: 'lots',
+      pushReservedConcurrency: '12.5',
+      openTsdbSync: 'no',
+    });
+    for (const needle of [
+      /^pushRateLimit must be a positive integer, got "0"/,
+      /^pushBurstLimit must be a positive integer, got "lots"/,
+      /^pushReservedConcurrency must be a positive integer, got "12.5"/,
+      /^openTsdbSync must be true or false, got "no"/,
+    ]) {
+      assert.ok(
+        problems.some((p) => needle.test(p)),
+        `${needle} not in ${JSON.stringify(problems)}`,
+      );
+    }
+    assert.ok(
+      problemsOf({ ...REQUIRED, pushReservedConcurrency: -5 }).some((p) =>
+        /^pushReservedConcurrency must/.test(p),
+      ),
+    );
+    const burst = problemsOf({ ...REQUIRED, pushRateLimit: '800', pushBurstLimit: '700' });
+    assert.deepEqual(burst, [
+      'pushBurstLimit (700) must be at least pushRateLimit (800): the burst is what carries the pushes ' +
+        'arriving together at the minute boundaries',
+    ]);
+    // The default burst is checked against a raised rate too.
+    assert.ok(
+      problemsOf({ ...REQUIRED, pushRateLimit: 3000 }).some((p) => p.startsWith('pushBurstLimit (2000)')),
+    );
   });
 
   it('names every missing key and how to set it, in one error', () => {

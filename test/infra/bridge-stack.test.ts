@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { EXAMPLE_PUSH_TOKEN_HASH } from '../../infra/bridge-context.js';
+import { CONTEXT_DEFAULTS, EXAMPLE_PUSH_TOKEN_HASH } from '../../infra/bridge-context.js';
 import { ALARM_THRESHOLDS } from '../../infra/bridge-monitoring.js';
+import { PUSH_MEMORY_MB } from '../../infra/push-api.js';
 import { readPushConfig, readRefreshConfig, readReplayConfig } from '../../lambda/config.js';
 import { DEFAULT_WRITE_BUDGET_MS, PUSH_TIMEOUT_SECONDS } from '../../lambda/push/push-limits.js';
 import { METRICS_NAMESPACE, MetricName } from '../../lambda/shared/observability.js';
@@ -99,6 +100,21 @@ describe('functions', () => {
     assert.equal(props(refresh).VpcConfig, undefined);
   });
 
+  it('reserves the push function its planned concurrency and replay exactly one; refresh shares the pool', () => {
+    assert.equal(props(push).ReservedConcurrentExecutions, CONTEXT_DEFAULTS.pushReservedConcurrency);
+    assert.equal(props(push).ReservedConcurrentExecutions, 500);
+    assert.equal(props(push).MemorySize, PUSH_MEMORY_MB);
+    // Two drains never race: a schedule firing while one runs is throttled, not run beside it.
+    assert.equal(props(replay).ReservedConcurrentExecutions, 1);
+    assert.equal(props(refresh).ReservedConcurrentExecutions, undefined);
+  });
+
+  it('leaves OPENTSDB_SYNC unset by default (the functions then write with sync)', () => {
+    for (const fn of Object.values(bridgeFunctions)) {
+      assert.equal(deployedEnvironment(fn.resource).OPENTSDB_SYNC, undefined);
+    }
+  });
+
   it('bounds the timeouts: push answers Catchpoint in time, replay ends before the next minute', () => {
     // The push limits are the ones the function and the local server read (lambda/push/push-limits.ts).
     assert.equal(props(push).Timeout, PUSH_TIMEOUT_SECONDS);
@@ -113,7 +129,7 @@ describe('functions', () => {
 
 describe('least privilege', () => {
   const nodes = resourceByPrefix(t, 'AWS::DynamoDB::Table', 'NodesTable').id;
-  const spool = resourceByPrefix(t, 'AWS::DynamoDB::Table', 'SpoolTable').id;
+  const spool = resourceByPrefix(t, 'AWS::DynamoDB::Table', 'ShardedSpoolTable').id;
 
   /** Every action a role is granted, logs and the VPC network interfaces aside. */
   function rightsOf(roleIdPrefix: string): string[] {
@@ -154,18 +170,30 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('lets replay drain the spool and not touch the nodes', () => {
-    assert.deepEqual(actionsOn('SpoolReplayFunctionRole', spool), [
+  it('lets replay query, drain and park in the spool (no scan) and not touch the nodes', () => {
+    const drain = [
+      'dynamodb:BatchWriteItem',
       'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:Scan',
-    ]);
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ];
+    assert.deepEqual(actionsOn('SpoolReplayFunctionRole', spool), drain);
     assert.deepEqual(actionsOn('SpoolReplayFunctionRole', nodes), []);
-    assert.deepEqual(rightsOf('SpoolReplayFunctionRole'), [
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:Scan',
-    ]);
+    assert.deepEqual(rightsOf('SpoolReplayFunctionRole'), drain);
+  });
+
+  it('grants the spool rights on the table itself and nothing else (it has no index)', () => {
+    for (const role of ['PushApiFunctionRole', 'SpoolReplayFunctionRole']) {
+      const onSpool = policyStatementsOf(role).filter((s) =>
+        JSON.stringify(s.Resource).includes(`"${spool}"`),
+      );
+      assert.ok(onSpool.length > 0, role);
+      for (const s of onSpool) {
+        const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+        assert.deepEqual(resources, [{ 'Fn::GetAtt': [spool, 'Arn'] }], role);
+      }
+    }
   });
 
   it('grants no wildcard actions, and * resources only for the VPC network interfaces', () => {
@@ -226,14 +254,29 @@ describe('network', () => {
 });
 
 describe('tables', () => {
-  for (const [name, key, type] of [
-    ['NodesTable', 'nodeId', 'N'],
-    ['SpoolTable', 'runKey', 'S'],
+  for (const [name, keySchema, attributes] of [
+    [
+      'NodesTable',
+      [{ AttributeName: 'nodeId', KeyType: 'HASH' }],
+      [{ AttributeName: 'nodeId', AttributeType: 'N' }],
+    ],
+    // Drain order without a scan: shard queue-00 … queue-15 (or parked), entry <spooledAt>#<runKey>#<nonce>.
+    [
+      'ShardedSpoolTable',
+      [
+        { AttributeName: 'shard', KeyType: 'HASH' },
+        { AttributeName: 'entry', KeyType: 'RANGE' },
+      ],
+      [
+        { AttributeName: 'shard', AttributeType: 'S' },
+        { AttributeName: 'entry', AttributeType: 'S' },
+      ],
+    ],
   ] as const) {
     it(`${name}: on demand, PITR, TTL on expiresAt, kept when the stack is deleted`, () => {
       const table = resourceByPrefix(t, 'AWS::DynamoDB::Table', name);
-      assert.deepEqual(props(table).KeySchema, [{ AttributeName: key, KeyType: 'HASH' }]);
-      assert.deepEqual(props(table).AttributeDefinitions, [{ AttributeName: key, AttributeType: type }]);
+      assert.deepEqual(props(table).KeySchema, keySchema);
+      assert.deepEqual(props(table).AttributeDefinitions, attributes);
       assert.equal(props(table).BillingMode, 'PAY_PER_REQUEST');
       assert.deepEqual(props(table).PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
       assert.deepEqual(props(table).TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true });
@@ -255,13 +298,19 @@ describe('push API', () => {
     });
   });
 
-  it('throttles the stage and keeps access logs that cannot hold the token', () => {
+  it('throttles the stage at the defaults, which carry 167 pushes/s in minute bursts (issue 9: ≥ 500/s, ≥ 2,000)', () => {
     const stage = resourceByPrefix(t, 'AWS::ApiGatewayV2::Stage', 'PushApiDefaultStage');
     assert.equal(props(stage).StageName, '$default');
     assert.deepEqual(props(stage).DefaultRouteSettings, {
-      ThrottlingBurstLimit: 200,
-      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: CONTEXT_DEFAULTS.pushBurstLimit,
+      ThrottlingRateLimit: CONTEXT_DEFAULTS.pushRateLimit,
     });
+    assert.ok(CONTEXT_DEFAULTS.pushRateLimit >= 500);
+    assert.ok(CONTEXT_DEFAULTS.pushBurstLimit >= 2000);
+  });
+
+  it('keeps access logs that cannot hold the token', () => {
+    const stage = resourceByPrefix(t, 'AWS::ApiGatewayV2::Stage', 'PushApiDefaultStage');
     const logs = props(stage).AccessLogSettings as { DestinationArn: unknown; Format: string };
     assert.deepEqual(logs.DestinationArn, {
       'Fn::GetAtt': [resourceByPrefix(t, 'AWS::Logs::LogGroup', 'PushApiAccessLogs').id, 'Arn'],
@@ -349,24 +398,102 @@ describe('operations', () => {
     );
   });
 
-  it('alarms on errors and throttles of every function, and on dead-lettered refreshes', () => {
+  function lambdaAlarms(metric: string, fn: { id: string }): Json[] {
+    return alarms.filter(
+      (a) =>
+        a.Namespace === 'AWS/Lambda' &&
+        a.MetricName === metric &&
+        JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: fn.id } }]),
+    );
+  }
+
+  it('alarms on errors of every function, throttles of push and refresh, and dead-lettered refreshes', () => {
     for (const fn of Object.values(bridgeFunctions)) {
-      for (const metric of ['Errors', 'Throttles']) {
-        const found = alarms.filter(
-          (a) =>
-            a.Namespace === 'AWS/Lambda' &&
-            a.MetricName === metric &&
-            JSON.stringify(a.Dimensions) ===
-              JSON.stringify([{ Name: 'FunctionName', Value: { Ref: fn.id } }]),
-        );
-        assert.equal(found.length, 1, `${metric} of ${fn.id}`);
-      }
+      assert.equal(lambdaAlarms('Errors', fn).length, 1, `Errors of ${fn.id}`);
     }
+    for (const fn of [push, refresh]) {
+      const [throttles, ...more] = lambdaAlarms('Throttles', fn);
+      assert.equal(more.length, 0);
+      assert.equal(throttles?.Statistic, 'Sum');
+      assert.equal(throttles?.Threshold, 1);
+      assert.equal(throttles?.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+    }
+    // Replay's reserved concurrency of 1 throttles an overlapping schedule on purpose: no alarm on that.
+    assert.equal(lambdaAlarms('Throttles', replay).length, 0);
     assert.equal(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible').length, 1);
   });
 
+  it('alarms on datapoints OpenTSDB refused for good, from push and from replay (> 0 in 5 minutes)', () => {
+    for (const service of ['push', 'replay']) {
+      const alarm = customAlarm(MetricName.DatapointsRejected, service);
+      assert.equal(alarm.Statistic, 'Sum');
+      assert.equal(alarm.Period, 300);
+      assert.equal(alarm.Threshold, 0);
+      assert.equal(alarm.ComparisonOperator, 'GreaterThanThreshold');
+      assert.equal(alarm.EvaluationPeriods, 1);
+    }
+  });
+
+  it('alarms while runs wait parked (the ParkedRuns gauge of replay above 0)', () => {
+    const alarm = customAlarm(MetricName.ParkedRuns, 'replay');
+    assert.equal(alarm.Statistic, 'Maximum');
+    assert.equal(alarm.Threshold, 0);
+    assert.equal(alarm.ComparisonOperator, 'GreaterThanThreshold');
+    assert.match(String(alarm.AlarmDescription), /npm run spool -- list/);
+  });
+
+  describe('throttled pushes', () => {
+    const accessLogs = resourceByPrefix(t, 'AWS::Logs::LogGroup', 'PushApiAccessLogs').id;
+    const stage = resourceByPrefix(t, 'AWS::ApiGatewayV2::Stage', 'PushApiDefaultStage');
+    const filters = Object.values(t.findResources('AWS::Logs::MetricFilter')).map(
+      (f) => f.Properties as Json,
+    );
+
+    it('counts them with a metric filter on the access log the stage writes', () => {
+      assert.equal(filters.length, 1);
+      const filter = filters[0]!;
+      assert.deepEqual(filter.LogGroupName, { Ref: accessLogs });
+      assert.deepEqual((props(stage).AccessLogSettings as Json).DestinationArn, {
+        'Fn::GetAtt': [accessLogs, 'Arn'],
+      });
+      // A stage throttle answers 429; a push Lambda throttled is answered 500 with integrationStatus 429.
+      assert.equal(filter.FilterPattern, '{ ($.status = "429") || ($.integrationStatus = "429") }');
+      assert.deepEqual(filter.MetricTransformations, [
+        {
+          MetricNamespace: METRICS_NAMESPACE,
+          MetricName: MetricName.PushesThrottled,
+          MetricValue: '1',
+          Unit: 'Count',
+        },
+      ]);
+    });
+
+    it('filters on fields the access log really has, written as strings as the pattern compares them', () => {
+      const format = (props(stage).AccessLogSettings as { Format: string }).Format;
+      const fields = JSON.parse(format) as Record<string, string>;
+      assert.equal(fields.status, '$context.status');
+      assert.equal(fields.integrationStatus, '$context.integrationStatus');
+      // Quoted in the format, so each line carries "status":"429", which = "429" matches.
+      assert.match(format, /"status":"\$context\.status"/);
+      assert.match(format, /"integrationStatus":"\$context\.integrationStatus"/);
+    });
+
+    it('alarms on the metric that filter publishes (no dimension: the filter gives it none)', () => {
+      const found = alarms.filter((a) => a.MetricName === MetricName.PushesThrottled);
+      assert.equal(found.length, 1);
+      const alarm = found[0]!;
+      assert.equal(alarm.Namespace, METRICS_NAMESPACE);
+      assert.equal(alarm.Dimensions, undefined);
+      assert.equal(alarm.Statistic, 'Sum');
+      assert.equal(alarm.Period, 300);
+      assert.equal(alarm.Threshold, 1);
+      assert.equal(alarm.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+      assert.equal(alarm.TreatMissingData, 'notBreaching');
+    });
+  });
+
   it('sends every alarm and its recovery to the alarm topic', () => {
-    assert.equal(alarms.length, 11);
+    assert.equal(alarms.length, 14);
     for (const a of alarms) {
       assert.deepEqual(a.AlarmActions, [{ Ref: topic }], String(a.AlarmName));
       assert.deepEqual(a.OKActions, [{ Ref: topic }], String(a.AlarmName));
@@ -375,19 +502,48 @@ describe('operations', () => {
     t.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
-  it('has a dashboard for pushes, datapoints, latency and unknown nodes', () => {
+  /** The dashboard's JSON, its references (function names, region) replaced by placeholders. */
+  function dashboardBody(): { widgets: { type: string; properties: Json }[] } {
     const dashboard = resourceByPrefix(t, 'AWS::CloudWatch::Dashboard', 'MonitoringDashboard');
-    const body = JSON.stringify(props(dashboard).DashboardBody);
+    const join = props(dashboard).DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    const text = join['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'REF')).join('');
+    return JSON.parse(text);
+  }
+
+  it('has a dashboard for pushes, datapoints, latency, unknown nodes, throttling and replay', () => {
+    const body = dashboardBody();
+    const text = JSON.stringify(body);
     for (const needle of [
       MetricName.Pushes,
       MetricName.DatapointsWritten,
       MetricName.UnknownNodes,
       MetricName.SpoolDepth,
+      MetricName.RunsReplayed,
+      MetricName.RunsParked,
+      MetricName.ParkedRuns,
+      MetricName.PushesThrottled,
       'Latency',
       'unknownNode = 1',
     ]) {
-      assert.ok(body.includes(needle), needle);
+      assert.ok(text.includes(needle), needle);
     }
+    const titled = (title: string) => {
+      const widget = body.widgets.find((w) => w.properties.title === title);
+      assert.ok(widget, title);
+      return widget.properties;
+    };
+    // The push concurrency graph marks where Lambda starts throttling.
+    const concurrency = titled('Push concurrency');
+    assert.match(JSON.stringify(concurrency.metrics), /"AWS\/Lambda","ConcurrentExecutions","FunctionName"/);
+    assert.deepEqual((concurrency.annotations as Json).horizontal, [
+      {
+        value: CONTEXT_DEFAULTS.pushReservedConcurrency,
+        label: 'reserved concurrency: throttled above',
+        yAxis: 'left',
+      },
+    ]);
+    const throttled = body.widgets.find((w) => String(w.properties.title).startsWith('Throttled requests'));
+    assert.match(String(throttled?.properties.query), /filter status = "429" or integrationStatus = "429"/);
   });
 
   it('outputs the push URL without a token, and the log group names', () => {
@@ -414,6 +570,14 @@ describe('operations', () => {
     annotations.hasWarning('/CatchpointBridge', Match.stringLikeRegexp("vpcId is README's example value"));
   });
 
+  it('has no capacity warning with the default limits: they fit each other and the default account', () => {
+    const annotations = Annotations.fromStack(example.stack);
+    annotations.hasNoWarning(
+      '/CatchpointBridge',
+      Match.stringLikeRegexp('pushReservedConcurrency|pushRateLimit'),
+    );
+  });
+
   it('never puts a push token into the template', () => {
     assert.doesNotMatch(JSON.stringify(t.toJSON()), /example-token"/);
   });
@@ -421,7 +585,7 @@ describe('operations', () => {
 
 describe('with every optional context value set', () => {
   const MULTI_REGION_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0a1b2c3d11112222333344445555aaaa';
-  const custom = synthBridge({
+  const customSynth = synthBridge({
     vpcId: 'vpc-0aaaaaaaaaaaaaaaa',
     subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
     openTsdbUrl: 'https://opentsdb.example.internal/',
@@ -440,9 +604,13 @@ describe('with every optional context value set', () => {
     logRetentionDays: 90,
     pushRateLimit: 20,
     pushBurstLimit: 40,
-  }).template;
+    pushReservedConcurrency: '10',
+    openTsdbSync: 'false',
+  });
+  const custom = customSynth.template;
   const customPush = resourceByPrefix(custom, 'AWS::Lambda::Function', 'PushApiFunction');
   const customRefresh = resourceByPrefix(custom, 'AWS::Lambda::Function', 'NodeRefreshFunction');
+  const customReplay = resourceByPrefix(custom, 'AWS::Lambda::Function', 'SpoolReplayFunction');
   const customSg = resourceByPrefix(custom, 'AWS::EC2::SecurityGroup', 'NetworkFunctionSecurityGroup').id;
 
   it('passes the options to the functions', () => {
@@ -519,12 +687,34 @@ describe('with every optional context value set', () => {
       DefaultRouteSettings: { ThrottlingBurstLimit: 40, ThrottlingRateLimit: 20 },
     });
   });
+
+  it("sets the push function's reserved concurrency, and warns that it is below rate × answer time", () => {
+    assert.equal(props(customPush).ReservedConcurrentExecutions, 10);
+    assert.equal(props(customReplay).ReservedConcurrentExecutions, 1);
+    const annotations = Annotations.fromStack(customSynth.stack);
+    annotations.hasWarning(
+      '/CatchpointBridge',
+      Match.stringLikeRegexp('pushReservedConcurrency \\(10\\) is below pushRateLimit'),
+    );
+  });
+
+  it('turns sync off on push and replay (OPENTSDB_SYNC=false), and only there', () => {
+    assert.equal(deployedEnvironment(customPush.resource).OPENTSDB_SYNC, 'false');
+    assert.equal(deployedEnvironment(customReplay.resource).OPENTSDB_SYNC, 'false');
+    assert.equal(deployedEnvironment(customRefresh.resource).OPENTSDB_SYNC, undefined);
+  });
 });
 
 describe('logical ids', () => {
   // A resource whose logical id changes is replaced: created anew, then the old one deleted.
   const kept: Record<string, { ids: string[]; why: string }> = {
-    'AWS::DynamoDB::Table': { ids: ['NodesTable91BDF1A8', 'SpoolTableA8CDED2F'], why: 'they hold the data' },
+    // The spool's key schema changed in issue 9 (runKey → shard + entry), which needs a new table: a new
+    // logical id (the earlier SpoolTableA8CDED2F is removed from the stack and kept, DeletionPolicy Retain)
+    // makes that replacement explicit. Drain the old spool first: docs/deployment.md, upgrading.
+    'AWS::DynamoDB::Table': {
+      ids: ['NodesTable91BDF1A8', 'ShardedSpoolTable4CA94935'],
+      why: 'they hold the data',
+    },
     'AWS::EC2::VPCEndpoint': {
       ids: ['DynamoDbEndpoint'],
       why: 'a second DynamoDB endpoint on the same route tables is refused, failing the update',

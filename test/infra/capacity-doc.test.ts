@@ -1,0 +1,140 @@
+// docs/capacity.md's sizing table, recomputed from its stated rules and prices and from the stack's own
+// defaults, so that the page cannot drift from the stack (or from its own arithmetic).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { CONTEXT_DEFAULTS } from '../../infra/bridge-context.js';
+import { PUSH_MEMORY_MB } from '../../infra/push-api.js';
+import { ACCOUNT_DEFAULTS, PLANNED_PUSH_ANSWER_SECONDS } from '../../infra/push-capacity.js';
+import { REPLAY_RESERVED_CONCURRENCY } from '../../infra/spool-replay.js';
+import { PROJECT_ROOT } from './synth-bridge.js';
+
+const page = readFileSync(new URL('docs/capacity.md', PROJECT_ROOT), 'utf8');
+
+/** The page's assumptions and prices (us-east-1 list prices, late 2026), as it states them. */
+const HEALTHY_ANSWER_SECONDS = 0.1;
+const MINUTE_PEAK_FACTOR = 3;
+const SECONDS_PER_MONTH = 30 * 86_400;
+const API_PER_MILLION = 1.0;
+const API_PER_MILLION_BEYOND = 0.9;
+const API_TIER_MILLIONS = 300;
+const LAMBDA_REQUEST_PER_MILLION = 0.2;
+const LAMBDA_ARM64_PER_GB_MS = 0.0000000133334;
+
+interface Row {
+  average: number;
+  rate: number;
+  burst: number;
+  reserved: number;
+  healthy: string;
+  slow: number;
+  quotas: string;
+  cost: number;
+}
+
+function sizingRows(): Row[] {
+  const number = (cell: string) => Number(cell.replace(/[$,]/g, ''));
+  return page
+    .split('\n')
+    .filter((line) => /^\|\s*[\d,]+\s*\|/.test(line))
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/`/g, '')),
+    )
+    .filter((cells) => cells.length === 8)
+    .map(([average, rate, burst, reserved, healthy, slow, quotas, cost]) => ({
+      average: number(average!),
+      rate: number(rate!),
+      burst: number(burst!),
+      reserved: number(reserved!),
+      healthy: healthy!,
+      slow: number(slow!),
+      quotas: quotas!,
+      cost: number(cost!),
+    }));
+}
+
+function monthlyCost(pushesPerSecond: number): number {
+  const millions = (pushesPerSecond * SECONDS_PER_MONTH) / 1e6;
+  const api =
+    Math.min(millions, API_TIER_MILLIONS) * API_PER_MILLION +
+    Math.max(millions - API_TIER_MILLIONS, 0) * API_PER_MILLION_BEYOND;
+  const requests = millions * LAMBDA_REQUEST_PER_MILLION;
+  const gbMs = millions * 1e6 * HEALTHY_ANSWER_SECONDS * 1000 * (PUSH_MEMORY_MB / 1024);
+  return api + requests + gbMs * LAMBDA_ARM64_PER_GB_MS;
+}
+
+describe('docs/capacity.md', () => {
+  const rows = sizingRows();
+
+  it('has the sizing table, with the issue-9 account (167 pushes/s) on the stack defaults', () => {
+    assert.deepEqual(
+      rows.map((r) => r.average),
+      [10, 50, 167, 500, 1000],
+    );
+    const account = rows.find((r) => r.average === 167)!;
+    assert.deepEqual(
+      [account.rate, account.burst, account.reserved],
+      [
+        CONTEXT_DEFAULTS.pushRateLimit,
+        CONTEXT_DEFAULTS.pushBurstLimit,
+        CONTEXT_DEFAULTS.pushReservedConcurrency,
+      ],
+    );
+    for (const key of ['pushRateLimit', 'pushBurstLimit', 'pushReservedConcurrency'] as const) {
+      assert.match(page, new RegExp(`\\| \`${key}\`\\s+\\| \`${CONTEXT_DEFAULTS[key]}\`\\s+\\|`), key);
+    }
+  });
+
+  it('follows its own rules: limits, reservation, no-429 spread, concurrency used, quotas', () => {
+    for (const row of rows) {
+      const what = `${row.average} pushes/s`;
+      const peak = MINUTE_PEAK_FACTOR * row.average;
+      // "About 3 × the average": 3 × 167 = 501 is carried by the default 500.
+      assert.ok(row.rate >= Math.max(CONTEXT_DEFAULTS.pushRateLimit, peak - 1), `${what}: rate`);
+      assert.ok(row.burst >= Math.max(CONTEXT_DEFAULTS.pushBurstLimit, row.rate), `${what}: burst`);
+      assert.ok(row.rate <= ACCOUNT_DEFAULTS.apiRateLimit && row.burst <= ACCOUNT_DEFAULTS.apiBurstLimit);
+      assert.equal(row.reserved, row.rate * PLANNED_PUSH_ANSWER_SECONDS, `${what}: reservation`);
+      // The minute's runs pass with no 429 if they arrive over this many seconds: within the 20 s assumed.
+      assert.ok((60 * row.average - row.burst) / row.rate <= 20, `${what}: spread`);
+      assert.equal(
+        row.healthy,
+        `${Math.round(row.average * HEALTHY_ANSWER_SECONDS)} / ${Math.round(peak * HEALTHY_ANSWER_SECONDS)}`,
+        `${what}: healthy concurrency`,
+      );
+      assert.equal(row.slow, Math.min(Math.round(peak * PLANNED_PUSH_ANSWER_SECONDS), row.reserved), what);
+      const needed = row.reserved + REPLAY_RESERVED_CONCURRENCY + ACCOUNT_DEFAULTS.lambdaMinimumUnreserved;
+      assert.equal(
+        row.quotas,
+        needed > ACCOUNT_DEFAULTS.lambdaConcurrency
+          ? `Lambda concurrency ≥ ${needed.toLocaleString('en-US')}`
+          : 'defaults',
+        `${what}: quotas`,
+      );
+    }
+  });
+
+  it("prices each row with the stated formula, prices and the push function's memory", () => {
+    for (const row of rows) {
+      assert.equal(row.cost.toFixed(2), monthlyCost(row.average).toFixed(2), `${row.average} pushes/s`);
+    }
+    assert.equal(PUSH_MEMORY_MB, 512, 'the page says 0.5 GB');
+    for (const stated of [
+      '$1.00 per million for the first 300 million',
+      '$0.90 per million beyond',
+      '$0.20 per million',
+      '$0.0000000133334 per GB-ms',
+      'us-east-1 list prices, late 2026',
+      '100 ms',
+    ]) {
+      assert.ok(page.includes(stated), stated);
+    }
+  });
+
+  it('is linked from README', () => {
+    const readme = readFileSync(new URL('README.md', PROJECT_ROOT), 'utf8');
+    assert.match(readme, /\n- \[docs\/capacity\.md\]\(docs\/capacity\.md\): /);
+  });
+});
