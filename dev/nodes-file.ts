@@ -4,6 +4,7 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import type { V1Item, V2EnterpriseNode, V2Node } from '../lambda/catchpoint-api/node-api-types.js';
+import { knownText } from '../lambda/nodes/known-text.js';
 import type { NodeRecord } from '../lambda/nodes/node-record.js';
 import {
   normaliseV1Item,
@@ -96,18 +97,22 @@ function looksLikeV1(entry: JsonObject): boolean {
 
 const TEXT_FIELDS = ['city', 'region', 'country', 'countryCode', 'continent', 'isp', 'networkType'] as const;
 
-/** An already-normalised record (as writeNodesFile writes it), checked field by field and re-stamped. */
+/**
+ * An already-normalised record (as writeNodesFile writes it), checked field by field and re-stamped. Only
+ * positive node ids are nodes: the nodes table's own state item (nodeId REFRESH_STATE_KEY, -1), say in a
+ * dump of the table, is left out. Placeholders (`N/A`, `Unknown`, `-`) are no values.
+ */
 function fromNodeRecord(entry: JsonObject, stamp: RecordStamp): NodeRecord | undefined {
   const nodeId = entry.nodeId;
-  const name = typeof entry.name === 'string' ? entry.name.trim() : '';
-  if (typeof nodeId !== 'number' || !Number.isSafeInteger(nodeId) || nodeId <= 0 || name === '')
+  const name = knownText(entry.name);
+  if (typeof nodeId !== 'number' || !Number.isSafeInteger(nodeId) || nodeId <= 0 || name === undefined)
     return undefined;
   const record: NodeRecord = { nodeId, name, updatedAt: stamp.updatedAt, expiresAt: stamp.expiresAt };
   const asn = parseAsn(entry.asn);
   if (asn !== undefined) record.asn = asn;
   for (const key of TEXT_FIELDS) {
-    const value = entry[key];
-    if (typeof value === 'string' && value.trim() !== '') record[key] = value.trim();
+    const value = knownText(entry[key]);
+    if (value !== undefined) record[key] = value;
   }
   // Name the country as the metrics do, even in a file written before the names were made consistent.
   if (record.country) record.country = countryByName(record.country)?.name ?? record.country;

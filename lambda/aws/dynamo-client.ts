@@ -1,20 +1,10 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { boundedRequests } from './bounded-requests.js';
 
-/**
- * A DynamoDB client whose every request is bounded: the SDK's default handler has no timeout, and its
- * `requestTimeout` alone only prints a warning unless `throwOnRequestTimeout` is set.
- */
+/** A DynamoDB client whose every request is bounded (see boundedRequests). */
 export function boundedDynamoClient(
   requestTimeoutMs: number,
   extra: Partial<DynamoDBClientConfig> = {},
 ): DynamoDBClient {
-  return new DynamoDBClient({
-    maxAttempts: 2,
-    requestHandler: {
-      connectionTimeout: Math.min(1000, requestTimeoutMs),
-      requestTimeout: requestTimeoutMs,
-      throwOnRequestTimeout: true,
-    },
-    ...extra,
-  });
+  return new DynamoDBClient({ ...boundedRequests(requestTimeoutMs), ...extra });
 }

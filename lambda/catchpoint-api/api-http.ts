@@ -1,6 +1,7 @@
 // HTTP to Catchpoint's REST API: throttled to a few requests per second, every attempt bounded by a
-// timeout, 429/5xx/network failures retried with backoff (Retry-After honoured), and errors that carry
-// Catchpoint's own message. Clock, sleep and fetch are injected so tests run without waiting.
+// timeout and every answer by a size cap, 429/5xx/network failures retried with backoff (Retry-After
+// honoured), and errors that carry Catchpoint's own message. Clock, sleep and fetch are injected so tests run
+// without waiting.
 
 import { backoffDelay, sleep } from '../shared/backoff.js';
 import { isObject } from '../shared/json-fields.js';
@@ -14,7 +15,7 @@ export type ApiErrorKind =
   | 'network'
   /** No answer within the timeout (after retries). */
   | 'timeout'
-  /** A success answer whose body is not what the API documents. */
+  /** A success answer whose body is not what the API documents, or an answer past the size cap. */
   | 'response';
 
 export class CatchpointApiError extends Error {
@@ -34,6 +35,8 @@ export interface HttpOptions {
   fetch?: typeof fetch;
   /** Upper bound of one attempt, body included. Default 15 s. */
   timeoutMs?: number;
+  /** The most bytes of one answer's body read; a longer answer fails (not retried). Default 16 MiB. */
+  maxBodyBytes?: number;
   /** Attempts per request, the first included. Default 4 (3 retries). */
   maxAttempts?: number;
   /** Least time between the starts of two requests (the throttle). Default 250 ms: 4 requests per second. */
@@ -89,6 +92,14 @@ const RETRIABLE = (status: number) => status === 429 || status >= 500;
 /** The defaults of HttpOptions, which every refresh uses (README, "Node metadata refresh", quotes them). */
 export const HTTP_DEFAULTS = {
   timeoutMs: 15_000,
+  /**
+   * The largest answer is v1's whole node list in one body (v2 pages by 100; its Enterprise list is one
+   * account's own nodes). A v1 item is about 450–600 bytes, so Catchpoint's whole network of some 3,000
+   * nodes plus an account's own stays within 2–3 MB: 16 MiB (about 38,000 nodes) leaves at least 5 times
+   * that, and such an answer, read and normalised, still fits the function's 256 MB (docs/node-refresh.md,
+   * "Requests", has the measurement).
+   */
+  maxBodyBytes: 16 * 1024 * 1024,
   /** Attempts, the first included: 3 retries. */
   maxAttempts: 4,
   minIntervalMs: 250,
@@ -101,6 +112,7 @@ export class CatchpointHttp {
   private readonly baseUrl: string;
   private readonly fetchFn: typeof fetch;
   private readonly timeoutMs: number;
+  private readonly maxBodyBytes: number;
   private readonly maxAttempts: number;
   private readonly minIntervalMs: number;
   private readonly backoffBaseMs: number;
@@ -117,6 +129,7 @@ export class CatchpointHttp {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.fetchFn = options.fetch ?? globalThis.fetch;
     this.timeoutMs = options.timeoutMs ?? HTTP_DEFAULTS.timeoutMs;
+    this.maxBodyBytes = options.maxBodyBytes ?? HTTP_DEFAULTS.maxBodyBytes;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? HTTP_DEFAULTS.maxAttempts);
     this.minIntervalMs = options.minIntervalMs ?? HTTP_DEFAULTS.minIntervalMs;
     this.backoffBaseMs = options.backoffBaseMs ?? HTTP_DEFAULTS.backoffBaseMs;
@@ -139,6 +152,8 @@ export class CatchpointHttp {
       try {
         answer = await this.attempt(request, timeoutMs);
       } catch (error) {
+        // An answer too large now will be too large on the next attempt.
+        if (error instanceof CatchpointApiError) throw error;
         const timedOut =
           error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
         const reason = timedOut ? `no answer within ${timeoutMs} ms` : describeNetworkError(error);
@@ -186,13 +201,43 @@ export class CatchpointHttp {
       body: request.body,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const text = await response.text();
+    const text = await this.readBody(request, response);
     return {
       status: response.status,
       json: parseJson(text),
       text,
       retryAfter: response.headers.get('retry-after'),
     };
+  }
+
+  /**
+   * The body as text, read as a stream and given up past `maxBodyBytes` (a Content-Length past it is refused
+   * before reading). The attempt's timeout signal covers the reading too.
+   */
+  private async readBody(request: HttpRequest, response: Response): Promise<string> {
+    const tooLarge = (size: string) =>
+      new CatchpointApiError(
+        `Catchpoint ${request.method} ${request.path} answered ${response.status} with a body ${size}past the ` +
+          `${this.maxBodyBytes} bytes this client reads`,
+        'response',
+        response.status,
+      );
+    const declared = Number(response.headers.get('content-length'));
+    if (declared > this.maxBodyBytes) {
+      await response.body?.cancel().catch(() => {});
+      throw tooLarge(`of ${declared} bytes, `);
+    }
+    if (response.body === null) return '';
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += chunk.byteLength;
+      // Leaving the loop early cancels the stream, which closes the connection.
+      if (size > this.maxBodyBytes) throw tooLarge('');
+      chunks.push(chunk);
+    }
+    // As response.text() decodes: UTF-8, a byte-order mark dropped.
+    return new TextDecoder().decode(Buffer.concat(chunks, size));
   }
 
   /** Milliseconds left before the deadline; undefined without one. */

@@ -11,6 +11,7 @@ import type {
 import { parseAsn } from '../shared/asn.js';
 import { countryByCode, countryByName } from '../shared/countries.js';
 import { type NodeNameParts, parseNodeName } from '../shared/node-name.js';
+import { isPlaceholder, knownText } from './known-text.js';
 import type { NodeRecord } from './node-record.js';
 
 /** The refresh's time stamps, identical for every record one run writes. */
@@ -87,7 +88,7 @@ export function normaliseV1Item(
   known?: NodeRecord,
 ): NodeRecord | undefined {
   const id = nodeId(item.id);
-  const name = text(item.name);
+  const name = knownText(item.name);
   if (id === undefined || name === undefined) return undefined;
   return build(
     id,
@@ -118,7 +119,7 @@ export function normaliseV2Node(
   known?: NodeRecord,
 ): NodeRecord | undefined {
   const id = nodeId(node.id);
-  const name = text(node.name) ?? text(enterprise?.name);
+  const name = knownText(node.name) ?? knownText(enterprise?.name);
   if (id === undefined || name === undefined) return undefined;
   const asn = 'asn' in node ? parseAsn(node.asn?.id) : undefined;
   return build(
@@ -162,7 +163,7 @@ function build(
   stamp: RecordStamp,
   known: NodeRecord | undefined,
 ): NodeRecord {
-  const fromName = parseNodeName(name);
+  const fromName = nameParts(name);
   const api = known?.nodeId === nodeId ? withKnown(fromApi, known, fromName) : fromApi;
   const byName = api.country ? countryByName(api.country) : undefined;
   const byCode = fromName.countryCode ? countryByCode(fromName.countryCode) : undefined;
@@ -191,11 +192,14 @@ function build(
  * renamed node takes its new ISP), and nothing of the location is kept once the node is in another country.
  */
 function withKnown(api: ApiFields, known: NodeRecord, fromName: NodeNameParts): ApiFields {
-  const knownName = parseNodeName(known.name);
+  const knownName = nameParts(known.name);
   const knownByCode = knownName.countryCode ? countryByCode(knownName.countryCode) : undefined;
   const knownCountry = (known.country ? countryByName(known.country) : undefined) ?? knownByCode;
+  // A placeholder a table written before they were recognised may hold is no more known than a gap.
   const told = <T>(value: T | undefined, derived?: T): T | undefined =>
-    value === undefined || value === '' || value === derived ? undefined : value;
+    value === undefined || (typeof value === 'string' && isPlaceholder(value)) || value === derived
+      ? undefined
+      : value;
   const sameCountry = isSameCountry(api.country, fromName.countryCode, known);
   const location = <T>(value: T | undefined): T | undefined => (sameCountry ? value : undefined);
   return {
@@ -259,14 +263,18 @@ function nodeId(value: unknown): number | undefined {
   return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
 
-function text(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
+/** `{id, name}` → name; a bare string is taken as the name. A placeholder (`N/A`, `Unknown`, `-`) is none. */
+function refName(ref: NamedRef | string | null | undefined): string | undefined {
+  if (typeof ref === 'string') return knownText(ref);
+  return typeof ref === 'object' && ref !== null ? knownText(ref.name) : undefined;
 }
 
-/** `{id, name}` → name; a bare string is taken as the name. */
-function refName(ref: NamedRef | string | null | undefined): string | undefined {
-  if (typeof ref === 'string') return text(ref);
-  return typeof ref === 'object' && ref !== null ? text(ref.name) : undefined;
+/** What the name tells, without placeholders ("Tokyo, JP - N/A" tells no ISP). */
+function nameParts(name: string): NodeNameParts {
+  const parts = parseNodeName(name);
+  return withoutUndefined({
+    city: knownText(parts.city),
+    countryCode: parts.countryCode,
+    isp: knownText(parts.isp),
+  });
 }

@@ -1,6 +1,7 @@
 // The refresh function's factory (EventBridge schedule → Catchpoint node list → nodes table). It reads the
 // Catchpoint credentials from an SSM SecureString once and keeps them (and the v1 token) across
-// invocations. A failed run writes nothing, logs why, counts RefreshFailures and fails the invocation.
+// invocations. A failed run writes nothing, logs why, counts RefreshFailures and fails the invocation, and
+// it does so before the Lambda's timeout: every wait of the run (SSM, Catchpoint, DynamoDB) ends by then.
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { ScheduledEvent } from 'aws-lambda';
 import { loadCredentials } from '../aws/ssm-credentials.js';
@@ -41,6 +42,12 @@ export type RefreshHandler = LambdaHandler<ScheduledEvent | undefined, RefreshRe
  */
 const RESERVE_AFTER_FETCH_MS = 30_000;
 
+/**
+ * Time kept at the very end for the failure's log line and the metrics: SSM and DynamoDB calls still under
+ * way then are aborted, so the run ends with its reason logged rather than killed by the Lambda timeout.
+ */
+const RESERVE_AT_END_MS = 2000;
+
 export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
   const { config, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
@@ -48,8 +55,8 @@ export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
   let client: Promise<NodeListSource> | undefined;
   let deadlineMs: number | undefined;
 
-  const catchpoint = (): Promise<NodeListSource> => {
-    client ??= loadCredentials(deps.ssm, config.credentialsParameter).then((credentials) =>
+  const catchpoint = (signal: AbortSignal): Promise<NodeListSource> => {
+    client ??= loadCredentials(deps.ssm, config.credentialsParameter, signal).then((credentials) =>
       createCatchpointClient(credentials, {
         baseUrl: config.catchpointApiUrl,
         onRetry: (retry) => logger.warn('Catchpoint request retried', { ...retry }),
@@ -65,10 +72,19 @@ export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
     const startMs = now();
     const remainingMs = context.getRemainingTimeInMillis();
     deadlineMs = startMs + remainingMs - Math.min(RESERVE_AFTER_FETCH_MS, remainingMs / 4);
+    const endMs = Math.max(0, remainingMs - Math.min(RESERVE_AT_END_MS, remainingMs / 10));
+    const run = new AbortController();
+    const timer = setTimeout(
+      () =>
+        run.abort(
+          new Error(`out of time: the run stops ${remainingMs - endMs} ms before the Lambda's timeout`),
+        ),
+      endMs,
+    );
     try {
       let source: NodeListSource;
       try {
-        source = await catchpoint();
+        source = await catchpoint(run.signal);
       } catch (error) {
         client = undefined;
         throw new RefreshError(
@@ -78,7 +94,13 @@ export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
           { cause: error },
         );
       }
-      const result = await refreshNodes({ source, store: deps.store, ttlDays: config.nodeTtlDays, now });
+      const result = await refreshNodes({
+        source,
+        store: deps.store,
+        ttlDays: config.nodeTtlDays,
+        now,
+        signal: run.signal,
+      });
       metrics.addMetric(MetricName.NodesFetched, MetricUnit.Count, result.fetched);
       metrics.addMetric(MetricName.NodesWritten, MetricUnit.Count, result.written);
       logger.info(REFRESH_DONE, { ...result });
@@ -95,6 +117,8 @@ export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
       metrics.addMetric(MetricName.RefreshFailures, MetricUnit.Count, 1);
       logger.error(REFRESH_FAILED, failureAttributes(error));
       throw reported(error);
+    } finally {
+      clearTimeout(timer);
     }
   });
 }

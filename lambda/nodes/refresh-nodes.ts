@@ -1,17 +1,28 @@
-// One refresh of the nodes table: fetch the whole node list, check it is believable against what the
-// table holds, then upsert every node with fresh stamps. Nothing is ever deleted (stale nodes expire through
-// the table's TTL), nothing is written unless the whole list arrived and passed the checks, and no attribute
-// the table knows is blanked out by an answer that does not tell it (an empty Enterprise list, API v2 after v1).
+// One refresh of the nodes table: fetch the whole node list, check it is believable against the largest
+// list of the last week, then upsert every node with fresh stamps. Nothing is ever deleted (stale nodes
+// expire through the table's TTL), nothing is written unless the whole list arrived and passed the checks,
+// and no attribute the table knows is blanked out by an answer that does not tell it (an empty Enterprise
+// list, API v2 after v1, a placeholder such as `N/A`).
 
+import { callFailure } from '../aws/call-failure.js';
 import type { NodeListSource } from '../catchpoint-api/api-client.js';
 import { errorText } from '../shared/error-text.js';
+import { type CountSample, PEAK_WINDOW_MS, peakSample, withSample } from './node-count-peak.js';
 import { isExpired, type NodeRecord } from './node-record.js';
+import type { StoredNodes } from './node-table.js';
 import { normaliseNodeList, recordStamp } from './normalise-node.js';
 
 /** What the refresh needs of the nodes table (NodeTable provides it). */
 export interface NodeStore {
-  scanAll(): Promise<NodeRecord[]>;
-  putMany(records: readonly NodeRecord[]): Promise<void>;
+  /** The node records and the counts the refresh remembered, in one read. */
+  readNodes(signal?: AbortSignal): Promise<StoredNodes>;
+  /** The remembered counts, then the records. */
+  writeNodes(
+    records: readonly NodeRecord[],
+    samples: readonly CountSample[],
+    nowMs: number,
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 export interface RefreshOptions {
@@ -21,8 +32,14 @@ export interface RefreshOptions {
   ttlDays: number;
   /** Epoch milliseconds. */
   now?: () => number;
-  /** The run fails when the API gives fewer usable nodes than this share of the live records. Default 0.5. */
+  /**
+   * The run fails when the API gives fewer usable nodes than this share of the peak: the most nodes an
+   * accepted answer held over the last week (or, with none in that week, the table's live records).
+   * Default 0.5.
+   */
   minShare?: number;
+  /** Ends the table's reads and writes early: the run's deadline. */
+  signal?: AbortSignal;
 }
 
 export interface RefreshResult {
@@ -39,6 +56,8 @@ export interface RefreshResult {
   skipped: number;
   /** Unexpired records in the table before the run. */
   tableBefore: number;
+  /** What the answer was held against: the week's peak, else `tableBefore`. */
+  peak: number;
   durationMs: number;
 }
 
@@ -49,7 +68,7 @@ export type RefreshFailureReason =
   | 'fetch-failed'
   /** The API answered, but with no usable node. */
   | 'no-nodes'
-  /** The API gave far fewer nodes than the table holds. */
+  /** The API gave fewer than half the nodes of the week's largest answer. */
   | 'too-few-nodes'
   | 'table-read-failed'
   | 'write-failed';
@@ -97,6 +116,7 @@ export function sameAttributes(a: NodeRecord, b: NodeRecord): boolean {
 export async function refreshNodes(options: RefreshOptions): Promise<RefreshResult> {
   const now = options.now ?? Date.now;
   const minShare = options.minShare ?? 0.5;
+  const { signal } = options;
   const startMs = now();
   const apiVersion = options.source.version;
   const elapsed = () => Math.max(0, now() - startMs);
@@ -117,19 +137,24 @@ export async function refreshNodes(options: RefreshOptions): Promise<RefreshResu
   const { records, skipped } = normaliseNodeList(raw, stamp);
   const fetched = records.length + skipped;
 
-  let existing: NodeRecord[];
+  let stored: StoredNodes;
   try {
-    existing = await options.store.scanAll();
+    stored = await options.store.readNodes(signal);
   } catch (error) {
     throw new RefreshError(
-      `could not read the nodes table, nothing was written: ${errorText(error)}`,
+      `could not read the nodes table, nothing was written: ${callFailure(error, signal)}`,
       'table-read-failed',
       { apiVersion, fetched, skipped, durationMs: elapsed() },
       { cause: error },
     );
   }
+  const existing = stored.records;
   const live = existing.filter((record) => !isExpired(record, startMs));
-  const counts = { apiVersion, fetched, skipped, tableBefore: live.length };
+  // The week's largest accepted answer; none (a first run, or a week without one) falls back on what the
+  // table holds live, which then starts the record.
+  const weekPeak = peakSample(stored.samples, startMs);
+  const peak = weekPeak?.count ?? live.length;
+  const counts = { apiVersion, fetched, skipped, tableBefore: live.length, peak };
 
   if (records.length === 0) {
     throw new RefreshError(
@@ -138,14 +163,23 @@ export async function refreshNodes(options: RefreshOptions): Promise<RefreshResu
       { ...counts, durationMs: elapsed() },
     );
   }
-  if (records.length < live.length * minShare) {
+  if (records.length < peak * minShare) {
+    const against = weekPeak
+      ? `an answer of ${weekPeak.count} on ${new Date(weekPeak.seenAtMs).toISOString()} is the most in the last ` +
+        `${PEAK_WINDOW_MS / 86_400_000} days`
+      : `the table holds ${live.length} live ones`;
     throw new RefreshError(
-      `Catchpoint returned ${records.length} usable nodes but the table holds ${live.length} live ones ` +
+      `Catchpoint returned ${records.length} usable nodes but ${against} ` +
         `(fewer than ${Math.round(minShare * 100)}%): suspecting a partial answer, the table was left as it was`,
       'too-few-nodes',
       { ...counts, durationMs: elapsed() },
     );
   }
+
+  const seenAtMs = now();
+  const seeded =
+    weekPeak || live.length === 0 ? stored.samples : withSample([], { seenAtMs, count: live.length });
+  const samples = withSample(seeded, { seenAtMs, count: records.length });
 
   // Normalised again, now with what the table holds: an attribute the answer does not tell keeps its known
   // value. Expired records count too; what they say is still the last thing known about the node.
@@ -160,10 +194,10 @@ export async function refreshNodes(options: RefreshOptions): Promise<RefreshResu
   }
 
   try {
-    await options.store.putMany(toWrite);
+    await options.store.writeNodes(toWrite, samples, seenAtMs, signal);
   } catch (error) {
     throw new RefreshError(
-      `writing ${toWrite.length} nodes to the table failed: ${errorText(error)}`,
+      `writing ${toWrite.length} nodes to the table failed: ${callFailure(error, signal)}`,
       'write-failed',
       { ...counts, durationMs: elapsed() },
       { cause: error },

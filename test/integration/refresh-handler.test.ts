@@ -1,5 +1,6 @@
 // The refresh function as its entry builds it: configuration read from an environment, real SSM and DynamoDB
-// clients, Powertools' logger and metrics, pointed at stand-ins.
+// clients, Powertools' logger and metrics, pointed at stand-ins; then lambda/refresh.ts itself, with its own
+// bounded clients, against an SSM and a DynamoDB that stop answering.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createNodesTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
@@ -10,13 +11,16 @@ import { createRefreshHandler, type RefreshHandler } from '../../lambda/nodes/re
 import { createLogger, createMetrics } from '../../lambda/shared/observability.js';
 import {
   type CatchpointStandIn,
+  fixtureNodes,
   STAND_IN_API_KEY,
   startCatchpointStandIn,
 } from '../support/catchpoint-stand-in.js';
+import { type DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy.js';
 import { type SsmStandIn, startSsmStandIn } from '../support/ssm-stand-in.js';
 
 const PARAMETER = '/catchpoint-bridge/catchpoint-api';
 const TABLE = 'catchpoint-nodes';
+const ENTRY_TABLE = 'catchpoint-nodes-entry';
 
 let dynamo: EmbeddedDynamo;
 let catchpoint: CatchpointStandIn;
@@ -119,5 +123,74 @@ describe('refresh Lambda handler', () => {
     assert.equal(failed?.reason, 'no-nodes');
     assert.equal(lines.find((l) => '_aws' in l)?.RefreshFailures, 1);
     assert.equal(ssm.requests.length, 1, 'credentials cached across invocations');
+  });
+});
+
+describe('refresh Lambda entry (lambda/refresh.ts), its own SSM and DynamoDB clients', () => {
+  let proxy: DynamoProxy;
+  let entry: RefreshHandler;
+  const invoke = () => entry(undefined, lambdaContext('refresh', 180_000));
+
+  before(async () => {
+    proxy = await startDynamoProxy(dynamo.endpoint);
+    await createNodesTable(dynamo.client, ENTRY_TABLE);
+    Object.assign(process.env, {
+      NODES_TABLE: ENTRY_TABLE,
+      CATCHPOINT_CREDENTIALS_PARAMETER: PARAMETER,
+      CATCHPOINT_API_URL: catchpoint.url,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_SSM: ssm.url,
+      AWS_ENDPOINT_URL_DYNAMODB: proxy.url,
+    });
+    entry = (await import('../../lambda/refresh.js')).handler;
+  });
+  after(async () => {
+    await proxy.close();
+  });
+
+  /**
+   * The invocation fails with `reason`, logged, long before the function's 3 minutes: each call gives up
+   * after its two 5 s attempts. (Without client timeouts it would wait until the Lambda is killed.)
+   */
+  async function failsInTime(reason: string, message: RegExp): Promise<void> {
+    const started = Date.now();
+    const { lines, error } = await outputOf(() => invoke());
+    const elapsedMs = Date.now() - started;
+    assert.ok(error instanceof Error, 'the invocation failed');
+    assert.match(error.message, message);
+    assert.ok(elapsedMs < 60_000, `failed after ${elapsedMs} ms`);
+    const failed = lines.find((l) => l.message === 'node refresh failed');
+    assert.equal(failed?.level, 'ERROR');
+    assert.equal(failed?.reason, reason);
+    assert.match(String(failed?.error), message);
+    assert.equal(lines.find((l) => '_aws' in l)?.RefreshFailures, 1);
+  }
+
+  it('an SSM that never answers fails the run with its reason', { timeout: 90_000 }, async () => {
+    ssm.silent = true;
+    try {
+      await failsInTime('credentials-failed', /could not read the SSM parameter .*TimeoutError/);
+    } finally {
+      ssm.silent = false;
+    }
+  });
+
+  it('refreshes through them once SSM answers', async () => {
+    catchpoint.data.v2Nodes = fixtureNodes().v2Nodes;
+    catchpoint.data.enterprise = fixtureNodes().enterprise;
+    const { error } = await outputOf(() => invoke());
+    assert.equal(error, undefined);
+    assert.equal((await new NodeTable(dynamo.client, ENTRY_TABLE).scanAll()).length, 4);
+  });
+
+  it('a DynamoDB that never answers fails the run with its reason', { timeout: 90_000 }, async () => {
+    proxy.silent.add('*');
+    await failsInTime(
+      'table-read-failed',
+      /could not read the nodes table, nothing was written: TimeoutError/,
+    );
+    assert.deepEqual(proxy.operations.slice(-2), ['Scan', 'Scan'], 'one retry');
   });
 });

@@ -1,14 +1,22 @@
 // The refresh Lambda's handler against a Catchpoint stand-in, an SSM stand-in and real DynamoDB (dynalite).
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
-import { createNodesTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
+import {
+  createNodesTable,
+  type EmbeddedDynamo,
+  localDynamoClient,
+  startEmbeddedDynamo,
+} from '../../dev/embedded-dynamo.js';
 import { lambdaContext } from '../../dev/lambda-shim.js';
 import type { CatchpointClientOptions } from '../../lambda/catchpoint-api/api-client.js';
+import { HTTP_DEFAULTS } from '../../lambda/catchpoint-api/api-http.js';
 import type { RefreshConfig } from '../../lambda/config.js';
+import { NodeCache } from '../../lambda/nodes/node-cache.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
-import { NodeTable } from '../../lambda/nodes/node-table.js';
+import { NodeTable, REFRESH_STATE_KEY } from '../../lambda/nodes/node-table.js';
 import { createRefreshHandler, type RefreshHandler } from '../../lambda/nodes/refresh-handler.js';
 import { RefreshError, type RefreshFailureReason } from '../../lambda/nodes/refresh-nodes.js';
 import type { MetricsRecorder } from '../../lambda/shared/observability.js';
@@ -23,6 +31,7 @@ import {
   StandInMessages,
   startCatchpointStandIn,
 } from '../support/catchpoint-stand-in.js';
+import { type DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy.js';
 import { type SsmStandIn, startSsmStandIn } from '../support/ssm-stand-in.js';
 
 const PARAMETER = '/catchpoint-bridge/catchpoint-api';
@@ -77,17 +86,23 @@ afterEach(async () => {
 /** A scheduled invocation with the refresh function's three minutes, unless a test gives its own context. */
 type Invoke = (event?: undefined, context?: Context) => ReturnType<RefreshHandler>;
 
-function handler(options: Partial<CatchpointClientOptions> = {}): Invoke {
+interface HandlerSetup {
+  nodeTtlDays?: number;
+  /** The nodes table, through another client (say, one pointed at a DynamoDB that hangs). */
+  store?: NodeTable;
+}
+
+function handler(options: Partial<CatchpointClientOptions> = {}, setup: HandlerSetup = {}): Invoke {
   const config: RefreshConfig = {
     nodesTable: table.tableName,
     catchpointApiUrl: catchpoint.url,
     credentialsParameter: PARAMETER,
-    nodeTtlDays: 7,
+    nodeTtlDays: setup.nodeTtlDays ?? 7,
   };
   const refresh = createRefreshHandler({
     config,
     ssm,
-    store: table,
+    store: setup.store ?? table,
     logger,
     metrics,
     now: () => nowMs,
@@ -130,6 +145,13 @@ async function failure(
   assert.equal(metrics.published, 1);
 }
 
+/** Forgets what earlier invocations logged and counted. */
+function clearObservations(): void {
+  logger.clear();
+  metrics.values = [];
+  metrics.published = 0;
+}
+
 /** A table as a good refresh left it: 250 v2 nodes, written an hour ago. */
 async function seedTable(): Promise<NodeRecord[]> {
   catchpoint.data.v2Nodes = makeV2Nodes(250);
@@ -137,9 +159,7 @@ async function seedTable(): Promise<NodeRecord[]> {
   nowMs -= HOUR;
   await handler()();
   nowMs = seedAt;
-  logger.clear();
-  metrics.values = [];
-  metrics.published = 0;
+  clearObservations();
   const rows = await snapshot();
   assert.equal(rows.length, 251);
   return rows;
@@ -215,6 +235,7 @@ describe('refresh handler, API v2', () => {
         fetched: 4,
         skipped: 0,
         tableBefore: 0,
+        peak: 0,
         written: 4,
         unchanged: 0,
         added: 4,
@@ -409,7 +430,7 @@ describe('refresh handler, failures leave the table exactly as it was', () => {
     await failure(
       handler()(),
       'too-few-nodes',
-      /returned 100 usable nodes but the table holds 251 live ones/,
+      /returned 100 usable nodes but an answer of 251 on 2026-11-25T11:00:00.000Z is the most in the last 7 days/,
     );
     assert.deepEqual(await snapshot(), before);
   });
@@ -463,5 +484,151 @@ describe('refresh handler, failures leave the table exactly as it was', () => {
     await failure(handler()(), 'credentials-failed', /is not JSON/);
     assert.deepEqual(await snapshot(), before);
     assert.ok(!JSON.stringify(logs).includes('half-pasted-secret'));
+  });
+});
+
+describe('refresh handler, the node count it holds an answer against', () => {
+  it('is kept in a state item that no reader of nodes sees', async () => {
+    await handler()();
+    const items = (await dynamo.client.send(new ScanCommand({ TableName: table.tableName }))).Items ?? [];
+    assert.equal(items.length, 5);
+    assert.deepEqual(
+      items.find((item) => item.nodeId?.N === String(REFRESH_STATE_KEY)),
+      {
+        nodeId: { N: '-1' },
+        item: { S: 'node refresh state' },
+        updatedAt: { S: '2026-11-25T12:00:00.000Z' },
+        nodeCounts: { L: [{ M: { seenAt: { S: '2026-11-25T12:00:00.000Z' }, count: { N: '4' } } }] },
+      },
+    );
+    assert.deepEqual(
+      (await table.scanAll()).map((r) => r.nodeId).sort((a, b) => a - b),
+      [77, 80, 81, 9001],
+    );
+    assert.equal(await table.get(REFRESH_STATE_KEY), undefined);
+    // The push path's cache, over the same table.
+    const cacheLog = captureLog();
+    const cache = new NodeCache(table, { ttlMs: 60_000, waitMs: 5000, log: cacheLog });
+    assert.equal((await cache.get(77))?.name, 'Osaka, JP - KDDI');
+    assert.deepEqual(cacheLog.entries.find((e) => e.message === 'node table loaded')?.attributes, {
+      nodes: 4,
+    });
+    assert.equal(await cache.get(REFRESH_STATE_KEY), undefined);
+  });
+
+  it('1000, 600, then 400 nodes: the third is refused, though only 600 of the table are still live', async () => {
+    // Records last a day here, so that the nodes the second answer left out have expired by the third
+    // run: the old rule ("half of the live records") would have let 400 through.
+    const refresh = handler({}, { nodeTtlDays: 1 });
+    catchpoint.data.enterprise = [];
+    catchpoint.data.v2Nodes = makeV2Nodes(1000);
+    assert.equal((await refresh()).written, 1000);
+    nowMs += 12 * HOUR;
+    catchpoint.data.v2Nodes = makeV2Nodes(600);
+    assert.equal((await refresh()).peak, 1000);
+    nowMs += 13 * HOUR;
+    catchpoint.data.v2Nodes = makeV2Nodes(400);
+    const before = await snapshot();
+    clearObservations();
+    await failure(
+      refresh(),
+      'too-few-nodes',
+      /returned 400 usable nodes but an answer of 1000 on 2026-11-25T12:00:00.000Z is the most in the last 7 days/,
+    );
+    const failed = logs.find((l) => l.message === 'node refresh failed');
+    assert.equal(failed?.attributes.tableBefore, 600);
+    assert.equal(failed?.attributes.peak, 1000);
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('forgets the peak a week after it was seen', async () => {
+    const refresh = handler();
+    catchpoint.data.enterprise = [];
+    catchpoint.data.v2Nodes = makeV2Nodes(1000);
+    await refresh();
+    nowMs += 24 * HOUR;
+    catchpoint.data.v2Nodes = makeV2Nodes(600);
+    await refresh();
+    catchpoint.data.v2Nodes = makeV2Nodes(400);
+    nowMs += 6 * 24 * HOUR - 60_000;
+    clearObservations();
+    await failure(refresh(), 'too-few-nodes', /an answer of 1000 on/);
+    nowMs += 2 * 60_000;
+    const result = await refresh();
+    assert.equal(result.peak, 600);
+    assert.equal(result.written, 400);
+  });
+});
+
+describe('refresh handler, answers and services that do not end', () => {
+  let proxy: DynamoProxy;
+  beforeEach(async () => {
+    proxy = await startDynamoProxy(dynamo.endpoint);
+  });
+  afterEach(async () => {
+    await proxy.close();
+  });
+
+  /** The table through the proxy, with the timeouts the refresh entry gives its client. */
+  const proxiedTable = () => new NodeTable(localDynamoClient(proxy.url, 5000), table.tableName);
+  /** A Lambda with 3 s left: the run must end, reason logged, before then (not 2 × 5 s later). */
+  const shortContext = () => lambdaContext('refresh', 3000);
+
+  it('a Catchpoint answer past the size cap', async () => {
+    const before = await seedTable();
+    ssmStandIn.parameters.set(PARAMETER, { value: V1_SECRET });
+    const item = JSON.stringify(makeV1Items(1)[0]);
+    const count = Math.ceil(HTTP_DEFAULTS.maxBodyBytes / item.length);
+    catchpoint.addFault({
+      path: '/ui/api/v1/nodes',
+      status: 200,
+      body: `{"items":[${Array.from({ length: count }, () => item).join(',')}]}`,
+      chunked: true,
+    });
+    // A generous timeout: the cap, not the time 16 MiB takes on a loaded machine, is under test.
+    await failure(
+      handler({ timeoutMs: 60_000 })(),
+      'fetch-failed',
+      new RegExp(
+        `GET /ui/api/v1/nodes answered 200 with a body past the ${HTTP_DEFAULTS.maxBodyBytes} bytes`,
+      ),
+    );
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('an SSM that never answers', async () => {
+    const before = await seedTable();
+    ssmStandIn.silent = true;
+    // The stand-in's client has no timeout of its own: only the run's deadline ends the wait.
+    await failure(
+      handler()(undefined, shortContext()),
+      'credentials-failed',
+      /could not read the SSM parameter .* \(out of time: the run stops 300 ms before the Lambda's timeout\)/,
+    );
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('a DynamoDB that never answers the scan', async () => {
+    const before = await seedTable();
+    proxy.silent.add('Scan');
+    await failure(
+      handler({}, { store: proxiedTable() })(undefined, shortContext()),
+      'table-read-failed',
+      /could not read the nodes table, nothing was written: out of time/,
+    );
+    assert.deepEqual(await snapshot(), before);
+    assert.equal(catchpoint.requests.at(-1)?.path, '/api/v2/nodes', 'the whole list was fetched first');
+  });
+
+  it('a DynamoDB that never answers the writes', async () => {
+    const before = await seedTable();
+    proxy.silent.add('BatchWriteItem');
+    await failure(
+      handler({}, { store: proxiedTable() })(undefined, shortContext()),
+      'write-failed',
+      /writing 251 nodes to the table failed: out of time/,
+    );
+    assert.deepEqual(proxy.operations, ['Scan', 'BatchWriteItem']);
+    assert.deepEqual(await snapshot(), before);
   });
 });

@@ -44,6 +44,10 @@ export interface Fault {
   body?: unknown;
   /** Never answer (until the stand-in closes). */
   hang?: boolean;
+  /** Send the body in chunks without a Content-Length, so its size is only known once read. */
+  chunked?: boolean;
+  /** Send the headers and the body's first half, then nothing more (until the stand-in closes). */
+  stall?: boolean;
 }
 
 export interface RecordedRequest {
@@ -178,7 +182,16 @@ export async function startCatchpointStandIn(data: Partial<StandInData> = {}): P
           if (fault.hang) return; // the socket stays open until the client gives up or the stand-in closes
           const body = typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? {});
           res.writeHead(fault.status ?? 500, { 'content-type': 'application/json', ...fault.headers });
-          res.end(body);
+          if (fault.stall) {
+            res.write(body.slice(0, Math.ceil(body.length / 2)));
+            return;
+          }
+          if (fault.chunked) {
+            // A client that stops reading closes the socket; what is still being written then fails quietly.
+            res.on('error', () => {});
+            for (let i = 0; i < body.length; i += 65_536) res.write(body.slice(i, i + 65_536));
+            res.end();
+          } else res.end(body);
           return;
         }
         const { status, body } = answer(request);

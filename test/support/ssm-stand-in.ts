@@ -22,6 +22,8 @@ export interface SsmStandIn {
   url: string;
   parameters: Map<string, SsmParameter>;
   requests: SsmRequest[];
+  /** While true, requests are accepted and never answered: an SSM that hangs. */
+  silent: boolean;
   /** A client for this stand-in, with dummy credentials and no retries. */
   client(): SSMClient;
   close(): Promise<void>;
@@ -37,10 +39,12 @@ export async function startSsmStandIn(parameters: Record<string, SsmParameter> =
     res.end(JSON.stringify({ __type: type, message }));
   };
 
+  let silent = false;
   const server = createServer((req, res) => {
     // A request aborted before its body ended gets no answer.
     buffer(req).then(
       (raw) => {
+        if (silent) return;
         const target = String(req.headers['x-amz-target'] ?? '');
         let body: Record<string, unknown> = {};
         try {
@@ -84,6 +88,12 @@ export async function startSsmStandIn(parameters: Record<string, SsmParameter> =
     url,
     parameters: store,
     requests,
+    get silent() {
+      return silent;
+    },
+    set silent(value: boolean) {
+      silent = value;
+    },
     client: () => {
       const client = new SSMClient({
         endpoint: url,

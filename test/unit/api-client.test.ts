@@ -12,6 +12,7 @@ import type { RawNodeList } from '../../lambda/catchpoint-api/node-api-types.js'
 import {
   type CatchpointStandIn,
   fixtureNodes,
+  makeV1Items,
   makeV2Nodes,
   STAND_IN_API_KEY,
   STAND_IN_CLIENT_ID,
@@ -402,6 +403,8 @@ describe('defaults', () => {
     for (const claim of [
       `throttled to ${1000 / HTTP_DEFAULTS.minIntervalMs} per second`,
       `bounded by a ${HTTP_DEFAULTS.timeoutMs / 1000} s timeout`,
+      `read as a stream, up to ${HTTP_DEFAULTS.maxBodyBytes / 1024 / 1024} MiB`,
+      `past the ${HTTP_DEFAULTS.maxBodyBytes} bytes this client reads`,
       `retried up to ${retries} times (${HTTP_DEFAULTS.maxAttempts} attempts in all)`,
       `waiting 0.5–1 s, 1–2 s, then 2–4 s`,
       `honouring \`Retry-After\` (up to ${HTTP_DEFAULTS.maxRetryAfterMs / 1000} s;`,
@@ -410,6 +413,80 @@ describe('defaults', () => {
     }
     assert.equal(HTTP_DEFAULTS.backoffBaseMs, 1000);
     assert.ok(HTTP_DEFAULTS.maxBackoffMs >= 4000);
+  });
+});
+
+/** A v1 answer of at least `bytes` bytes: real-looking items, as many as it takes. */
+function v1AnswerOf(bytes: number): string {
+  const item = JSON.stringify(makeV1Items(1)[0]);
+  const items = Array.from({ length: Math.ceil(bytes / (item.length + 1)) }, () => item);
+  return `{"items":[${items.join(',')}]}`;
+}
+
+describe('answer size cap', () => {
+  const CAP = HTTP_DEFAULTS.maxBodyBytes;
+  // A generous timeout: the cap, not the time 16 MiB takes on a loaded machine, is under test.
+  const slow = { timeoutMs: 60_000 };
+  const v1Reads = () => standIn.requests.filter((r) => r.path === '/ui/api/v1/nodes').length;
+
+  it('refuses an answer whose Content-Length is past the cap, without reading or retrying it', async () => {
+    const body = v1AnswerOf(CAP + 1);
+    standIn.addFault({
+      path: '/ui/api/v1/nodes',
+      status: 200,
+      headers: { 'content-length': String(Buffer.byteLength(body)) },
+      body,
+      times: Infinity,
+    });
+    const error = await rejection(v1(slow).fetchNodes());
+    assert.equal(error.kind, 'response');
+    assert.equal(
+      error.message,
+      `Catchpoint GET /ui/api/v1/nodes answered 200 with a body of ${Buffer.byteLength(body)} bytes, ` +
+        `past the ${CAP} bytes this client reads`,
+    );
+    assert.equal(v1Reads(), 1);
+    assert.deepEqual(time.clock.retries, []);
+  });
+
+  it('stops reading an answer of unknown length once it passes the cap', async () => {
+    standIn.addFault({
+      path: '/ui/api/v1/nodes',
+      status: 200,
+      body: v1AnswerOf(CAP + 100_000),
+      chunked: true,
+      times: Infinity,
+    });
+    const error = await rejection(v1(slow).fetchNodes());
+    assert.equal(error.kind, 'response');
+    assert.equal(
+      error.message,
+      `Catchpoint GET /ui/api/v1/nodes answered 200 with a body past the ${CAP} bytes this client reads`,
+    );
+    assert.equal(v1Reads(), 1);
+  });
+
+  it('reads a large real-sized list whole (5,000 v1 nodes)', async () => {
+    standIn.data.v1Items = makeV1Items(5000);
+    const raw = await v1(slow).fetchNodes();
+    assert.equal((raw as Extract<RawNodeList, { version: 'v1' }>).items.length, 5000);
+  });
+
+  it('applies to every answer: a v2 page past a smaller cap', async () => {
+    standIn.data.v2Nodes = makeV2Nodes(100);
+    const error = await rejection(v2({ maxBodyBytes: 10_000 }).fetchNodes());
+    assert.equal(error.kind, 'response');
+    assert.match(
+      error.message,
+      /GET \/api\/v2\/nodes\/all\?pageNumber=1&pageSize=100 answered 200 with a body past the 10000 bytes/,
+    );
+  });
+
+  it('bounds the reading of a body by the attempt’s timeout', async () => {
+    standIn.addFault({ path: '/api/v2/nodes', status: 200, body: { data: { nodes: [] } }, stall: true });
+    const error = await rejection(v2({ timeoutMs: 100, maxAttempts: 1 }).fetchNodes());
+    assert.equal(error.kind, 'timeout');
+    assert.match(error.message, /GET \/api\/v2\/nodes failed after 1 attempt\(s\): no answer within 100 ms/);
   });
 });
 

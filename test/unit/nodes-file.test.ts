@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { fixture } from '../../dev/fixtures.js';
 import { NodesFileError, parseNodesFile, readNodesFile, writeNodesFile } from '../../dev/nodes-file.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
+import { REFRESH_STATE_KEY } from '../../lambda/nodes/node-table.js';
 import { normaliseNodeList, recordStamp } from '../../lambda/nodes/normalise-node.js';
 import { fixtureNodes } from '../support/catchpoint-stand-in.js';
 
@@ -80,6 +81,53 @@ describe('readNodesFile', () => {
     );
     // A normalised record keeps its fields and its updatedAt, but is stamped to expire a week from now.
     assert.deepEqual(records[2], { ...record, expiresAt: stamp.expiresAt });
+  });
+
+  it('skips the nodes table’s state item, say in an unmarshalled dump of the table', async () => {
+    const state = {
+      nodeId: REFRESH_STATE_KEY,
+      item: 'node refresh state',
+      name: 'not a node',
+      updatedAt: '2026-11-25T12:00:00.000Z',
+      nodeCounts: [{ seenAt: '2026-11-25T12:00:00.000Z', count: 1342 }],
+    };
+    const record = { nodeId: 500, name: 'Oslo, NO - Telenor', updatedAt: '2026-01-01T00:00:00.000Z' };
+    const records = await readNodesFile(
+      await fileWith('dump.json', JSON.stringify([state, record])),
+      options,
+    );
+    assert.deepEqual(
+      records.map((r) => r.nodeId),
+      [500],
+    );
+  });
+
+  it('takes no placeholder (N/A, Unknown, -, blank) for a value', async () => {
+    const record = {
+      nodeId: 501,
+      name: 'Oslo, NO - Telenor',
+      city: 'N/A',
+      region: 'Unknown',
+      country: 'unknown',
+      isp: '-',
+      continent: '  ',
+      networkType: '',
+    };
+    const [read] = await readNodesFile(
+      await fileWith('placeholders.json', JSON.stringify([record])),
+      options,
+    );
+    assert.deepEqual(read, {
+      nodeId: 501,
+      name: 'Oslo, NO - Telenor',
+      updatedAt: stamp.updatedAt,
+      expiresAt: stamp.expiresAt,
+    });
+    const [unnamed] = await readNodesFile(
+      await fileWith('unnamed.json', JSON.stringify([{ nodeId: 502, name: 'N/A' }])),
+      options,
+    );
+    assert.equal(unnamed, undefined);
   });
 
   it('reads back exactly what writeNodesFile wrote (expiry re-stamped)', async () => {

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NodeListSource } from '../../lambda/catchpoint-api/api-client.js';
 import type { RawNodeList } from '../../lambda/catchpoint-api/node-api-types.js';
+import type { CountSample } from '../../lambda/nodes/node-count-peak.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
+import type { StoredNodes } from '../../lambda/nodes/node-table.js';
 import { normaliseNodeList, recordStamp } from '../../lambda/nodes/normalise-node.js';
 import {
   failureAttributes,
@@ -19,17 +21,21 @@ const DAY = 86_400;
 
 class MemoryStore implements NodeStore {
   readonly rows = new Map<number, NodeRecord>();
+  samples: CountSample[] = [];
   puts = 0;
   failWrites = false;
+  failReads = false;
   constructor(records: NodeRecord[] = []) {
     for (const r of records) this.rows.set(r.nodeId, r);
   }
-  async scanAll(): Promise<NodeRecord[]> {
-    return [...this.rows.values()];
+  async readNodes(): Promise<StoredNodes> {
+    if (this.failReads) throw new Error('ResourceNotFoundException');
+    return { records: [...this.rows.values()], samples: [...this.samples] };
   }
-  async putMany(records: readonly NodeRecord[]): Promise<void> {
+  async writeNodes(records: readonly NodeRecord[], samples: readonly CountSample[]): Promise<void> {
     this.puts++;
     if (this.failWrites) throw new Error('ProvisionedThroughputExceededException');
+    this.samples = [...samples];
     for (const r of records) this.rows.set(r.nodeId, r);
   }
 }
@@ -74,6 +80,7 @@ describe('refreshNodes', () => {
       fetched: 4,
       skipped: 0,
       tableBefore: 0,
+      peak: 0,
       written: 4,
       unchanged: 0,
       added: 4,
@@ -171,9 +178,7 @@ describe('refreshNodes', () => {
 
   it('fails when the table cannot be read, before writing', async () => {
     const store = new MemoryStore();
-    store.scanAll = async () => {
-      throw new Error('ResourceNotFoundException');
-    };
+    store.failReads = true;
     await failure(refreshNodes({ source: source(v2(3)), store, ttlDays: 7 }), 'table-read-failed');
     assert.equal(store.puts, 0);
   });
@@ -190,6 +195,7 @@ describe('refreshNodes', () => {
       fetched: 3,
       skipped: 0,
       tableBefore: 0,
+      peak: 0,
       durationMs: error.details.durationMs,
     });
   });
@@ -292,5 +298,186 @@ describe('sameAttributes', () => {
     assert.ok(sameAttributes(a!, b));
     assert.ok(!sameAttributes(a!, { ...a!, isp: 'Other' }));
     assert.ok(!sameAttributes(a!, { ...a!, asn: undefined }));
+  });
+});
+
+describe('refreshNodes holds an answer against the largest of the last week', () => {
+  const HOUR_MS = 3_600_000;
+  const DAY_MS = 24 * HOUR_MS;
+  const run = (store: MemoryStore, count: number, atMs: number, ttlDays = 7) =>
+    refreshNodes({ source: source(v2(count)), store, ttlDays, now: () => atMs });
+
+  it('1000, then 600, then 400 nodes: the third is refused', async () => {
+    const store = new MemoryStore();
+    await run(store, 1000, NOW);
+    const second = await run(store, 600, NOW + HOUR_MS);
+    assert.equal(second.peak, 1000);
+    const error = await failure(run(store, 400, NOW + 2 * HOUR_MS), 'too-few-nodes');
+    assert.match(
+      error.message,
+      /returned 400 usable nodes but an answer of 1000 on 2026-11-25T12:00:00.000Z is the most in the last 7 days/,
+    );
+    assert.equal(error.details.peak, 1000);
+    assert.equal(store.puts, 2);
+  });
+
+  it('even once the nodes the partial answers left out have expired (what the table-only rule followed)', async () => {
+    // Records last a day here: by the third run the 400 nodes missing from the second answer have expired
+    // and the table holds 600 live ones, so "half of the live records" would have let 400 through.
+    const store = new MemoryStore();
+    await run(store, 1000, NOW, 1);
+    await run(store, 600, NOW + 12 * HOUR_MS, 1);
+    const error = await failure(run(store, 400, NOW + 25 * HOUR_MS, 1), 'too-few-nodes');
+    assert.equal(error.details.tableBefore, 600);
+    assert.equal(error.details.peak, 1000);
+    assert.equal(store.puts, 2);
+  });
+
+  it('a refused answer is not remembered, so it lowers nothing', async () => {
+    const store = new MemoryStore();
+    await run(store, 1000, NOW);
+    const remembered = [...store.samples];
+    await failure(run(store, 300, NOW + HOUR_MS), 'too-few-nodes');
+    assert.deepEqual(store.samples, remembered);
+  });
+
+  it('forgets the peak a week after it was seen', async () => {
+    const store = new MemoryStore();
+    await run(store, 1000, NOW);
+    await run(store, 600, NOW + DAY_MS);
+    // Just inside the week, 1000 still holds.
+    await failure(run(store, 400, NOW + 7 * DAY_MS - 60_000), 'too-few-nodes');
+    // Past it, 600 (a day younger) is the peak, and 400 is more than half of it.
+    const result = await run(store, 400, NOW + 7 * DAY_MS + 60_000);
+    assert.equal(result.peak, 600);
+    assert.equal(result.written, 400);
+    assert.deepEqual(store.samples, [
+      { seenAtMs: NOW + DAY_MS, count: 600 },
+      { seenAtMs: NOW + 7 * DAY_MS + 60_000, count: 400 },
+    ]);
+  });
+
+  it('a growing list raises the peak at once', async () => {
+    const store = new MemoryStore();
+    await run(store, 400, NOW);
+    await run(store, 1000, NOW + HOUR_MS);
+    await failure(run(store, 499, NOW + 2 * HOUR_MS), 'too-few-nodes');
+    assert.equal((await run(store, 500, NOW + 3 * HOUR_MS)).peak, 1000);
+  });
+
+  it('with nothing remembered (the first run), starts from the live records the table holds', async () => {
+    const store = new MemoryStore(tableOf(1000));
+    const first = await run(store, 600, NOW);
+    assert.equal(first.peak, 1000);
+    // The table's count is remembered as seen now (the answer's 600, seen at the same time, could never be
+    // the peak): the next partial answer cannot go below half of it.
+    assert.deepEqual(store.samples, [{ seenAtMs: NOW, count: 1000 }]);
+    await failure(run(store, 400, NOW + HOUR_MS), 'too-few-nodes');
+  });
+});
+
+describe('refreshNodes: a placeholder in an answer never overwrites a known value', () => {
+  const { v1Items } = fixtureNodes();
+  const HOUR_AGO = recordStamp(NOW - 3_600_000, 7);
+  const PLACEHOLDERS = ['N/A', 'Unknown', 'unknown', '-', '', '   '];
+  const REFS = ['isp', 'region', 'city', 'country', 'continent', 'network_type'] as const;
+
+  for (const placeholder of PLACEHOLDERS) {
+    it(`v1 ${JSON.stringify(placeholder)} in every attribute keeps the table's values`, async () => {
+      const store = new MemoryStore(normaliseNodeList({ version: 'v1', items: v1Items }, HOUR_AGO).records);
+      const before = new Map(store.rows);
+      const items = v1Items.map((item) => ({
+        ...item,
+        ...Object.fromEntries(REFS.map((key) => [key, { id: 0, name: placeholder }])),
+        asn: { value: placeholder, name: placeholder },
+      }));
+      const result = await refreshNodes({
+        source: source({ version: 'v1', items }),
+        store,
+        ttlDays: 7,
+        now: () => NOW,
+      });
+      assert.equal(result.written, 3);
+      assert.equal(result.unchanged, 3);
+      for (const [id, record] of before) {
+        assert.deepEqual(
+          { ...store.rows.get(id)!, updatedAt: '', expiresAt: 0 },
+          { ...record, updatedAt: '', expiresAt: 0 },
+        );
+      }
+    });
+
+    it(`v2 ${JSON.stringify(placeholder)} from the Enterprise list keeps the table's values`, async () => {
+      const { v2Nodes, enterprise } = fixtureNodes();
+      const store = new MemoryStore(
+        normaliseNodeList({ version: 'v2', nodes: v2Nodes, enterprise }, HOUR_AGO).records,
+      );
+      const before = store.rows.get(9001)!;
+      const blank = { id: 0, name: placeholder };
+      const thinned = enterprise.map((node) => ({
+        ...node,
+        country: blank,
+        state: blank,
+        continent: blank,
+        internetServiceProvider: blank,
+        city: blank,
+        networkType: blank,
+      }));
+      await refreshNodes({
+        source: source({ version: 'v2', nodes: v2Nodes, enterprise: thinned }),
+        store,
+        ttlDays: 7,
+        now: () => NOW,
+      });
+      assert.deepEqual(
+        { ...store.rows.get(9001)!, updatedAt: '', expiresAt: 0 },
+        { ...before, updatedAt: '', expiresAt: 0 },
+      );
+    });
+  }
+
+  it('a placeholder name skips the entry and leaves its record as it was', async () => {
+    const store = new MemoryStore(normaliseNodeList({ version: 'v1', items: v1Items }, HOUR_AGO).records);
+    const before = store.rows.get(77)!;
+    const items = v1Items.map((item) => (item.id === 77 ? { ...item, name: 'N/A' } : item));
+    const result = await refreshNodes({
+      source: source({ version: 'v1', items }),
+      store,
+      ttlDays: 7,
+      now: () => NOW,
+    });
+    assert.equal(result.skipped, 1);
+    assert.deepEqual(store.rows.get(77), before);
+  });
+
+  it('an ISP of "N/A" in the node name is not taken as one', async () => {
+    const store = new MemoryStore();
+    await refreshNodes({
+      source: source({
+        version: 'v2',
+        nodes: [{ id: 5, name: 'Tokyo, JP - N/A', country: { id: 1, name: 'Japan' } }],
+        enterprise: [],
+      }),
+      store,
+      ttlDays: 7,
+      now: () => NOW,
+    });
+    assert.equal(store.rows.get(5)?.isp, undefined);
+    assert.equal(store.rows.get(5)?.city, 'Tokyo');
+  });
+
+  it('a placeholder the table already holds is not kept as a known value', async () => {
+    const [known] = normaliseNodeList({ version: 'v1', items: v1Items }, HOUR_AGO).records;
+    const store = new MemoryStore([{ ...known!, isp: 'N/A', region: 'Unknown' }]);
+    const item = { ...v1Items[0]!, isp: null, region: null };
+    await refreshNodes({
+      source: source({ version: 'v1', items: [item] }),
+      store,
+      ttlDays: 7,
+      now: () => NOW,
+    });
+    // The ISP comes from the name ("Osaka, JP - KDDI") again; no region is known.
+    assert.equal(store.rows.get(77)?.isp, 'KDDI');
+    assert.equal(store.rows.get(77)?.region, undefined);
   });
 });
