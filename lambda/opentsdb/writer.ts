@@ -248,9 +248,18 @@ export class OpenTsdbWriter implements DatapointSink {
           // sync_timeout for the same answer, as long as the TSD itself keeps answering. One point stored
           // shows that the storage works: the others' reasons are their own.
           failing = put.success === 0 && firstTransient !== undefined;
-          if (failing)
+          if (failing) {
             this.reportFailure(admission, outcome.lastError ?? 'every point failed', points.length);
-          else this.reportSuccess(admission);
+          } else {
+            this.reportSuccess(admission);
+            if (firstTransient) {
+              this.log.warn('opentsdb write failed', {
+                error: outcome.lastError,
+                points: sorted.transient.length,
+                stored: put.success,
+              });
+            }
+          }
           const retry = sorted.transient.map((t) => t.point);
           let wait = retry.length > 0;
           if (sorted.unknownMetric.length > 0) {
