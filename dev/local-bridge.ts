@@ -109,7 +109,11 @@ export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {
       spool && openTsdbUrl
         ? createReplayHandler({
             spool,
-            sink: new OpenTsdbWriter(openTsdbUrl, { timeoutMs: config.openTsdbTimeoutMs, log: logger }),
+            sink: new OpenTsdbWriter(openTsdbUrl, {
+              timeoutMs: config.openTsdbTimeoutMs,
+              sync: config.openTsdbSync,
+              log: logger,
+            }),
             logger,
             metrics: createMetrics('replay'),
           })

@@ -1,4 +1,4 @@
-import { DEFAULT_WRITE_BUDGET_MS } from './push/push-limits.js';
+import { DEFAULT_WRITE_BUDGET_MS, MAX_WRITE_BUDGET_MS } from './push/push-limits.js';
 
 // Every environment variable the bridge reads, validated once at start-up.
 // A bad value fails fast with a message naming the variable, never later in the middle of a push.
@@ -32,6 +32,8 @@ export interface PushConfig {
   nodeCacheTtlMs: number;
   /** Upper bound of one HTTP request to OpenTSDB. */
   openTsdbTimeoutMs: number;
+  /** `/api/put?sync`: OpenTSDB answers once the points are stored, not once they are queued (OPENTSDB_SYNC). */
+  openTsdbSync: boolean;
   /** Upper bound of the whole write of one push, retries included (Catchpoint waits 20 s). */
   writeBudgetMs: number;
   /** DynamoDB table that keeps datapoints OpenTSDB could not take; undefined disables the spool. */
@@ -59,6 +61,7 @@ export interface ReplayConfig {
   spoolTable: string;
   openTsdbUrl: string;
   openTsdbTimeoutMs: number;
+  openTsdbSync: boolean;
 }
 
 function required(env: Env, name: string, hint: string): string {
@@ -78,6 +81,16 @@ export function positiveInt(env: Env, name: string, fallback: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) <= 0)
     throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
   return Number(raw);
+}
+
+/** `true` or `false` (any case); `fallback` when unset or empty. */
+export function booleanFlag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = raw.toLowerCase();
+  if (value !== 'true' && value !== 'false')
+    throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return value === 'true';
 }
 
 export function httpUrl(name: string, raw: string): string {
@@ -131,6 +144,20 @@ export function parseTokenHashes(raw: string | undefined): string[] {
   return hashes;
 }
 
+/**
+ * WRITE_BUDGET_MS, at most MAX_WRITE_BUDGET_MS: the push function's limit would cut a longer budget short
+ * (the answer must leave before it, well within Catchpoint's 20 s).
+ */
+function writeBudget(env: Env): number {
+  const budget = positiveInt(env, 'WRITE_BUDGET_MS', DEFAULT_WRITE_BUDGET_MS);
+  if (budget > MAX_WRITE_BUDGET_MS) {
+    throw new ConfigError(
+      `WRITE_BUDGET_MS must be at most ${MAX_WRITE_BUDGET_MS} (the push function's limit less the time to answer), got ${budget}`,
+    );
+  }
+  return budget;
+}
+
 /** Push Lambda configuration. `local` relaxes what the local server provides itself. */
 export function readPushConfig(env: Env, local = false): PushConfig {
   const openTsdb = optional(env, 'OPENTSDB_URL');
@@ -152,7 +179,8 @@ export function readPushConfig(env: Env, local = false): PushConfig {
     metrics: { sets: parseMetricSets(env.METRIC_SETS), naming: parseMetricNaming(env.METRIC_NAMING) },
     nodeCacheTtlMs: positiveInt(env, 'NODE_CACHE_TTL_SECONDS', 300) * 1000,
     openTsdbTimeoutMs: positiveInt(env, 'OPENTSDB_TIMEOUT_MS', 3000),
-    writeBudgetMs: positiveInt(env, 'WRITE_BUDGET_MS', DEFAULT_WRITE_BUDGET_MS),
+    openTsdbSync: booleanFlag(env, 'OPENTSDB_SYNC', true),
+    writeBudgetMs: writeBudget(env),
     spoolTable: optional(env, 'SPOOL_TABLE'),
   };
 }
@@ -185,5 +213,6 @@ export function readReplayConfig(env: Env): ReplayConfig {
     spoolTable: required(env, 'SPOOL_TABLE', 'name the DynamoDB spool table'),
     openTsdbUrl: httpUrl('OPENTSDB_URL', required(env, 'OPENTSDB_URL', 'give the base URL of OpenTSDB')),
     openTsdbTimeoutMs: positiveInt(env, 'OPENTSDB_TIMEOUT_MS', 3000),
+    openTsdbSync: booleanFlag(env, 'OPENTSDB_SYNC', true),
   };
 }

@@ -11,7 +11,11 @@ const logger = createLogger('replay');
 
 export const handler = createReplayHandler({
   spool: new DynamoSpool(boundedDynamoClient(5000), config.spoolTable),
-  sink: new OpenTsdbWriter(config.openTsdbUrl, { timeoutMs: config.openTsdbTimeoutMs, log: logger }),
+  sink: new OpenTsdbWriter(config.openTsdbUrl, {
+    timeoutMs: config.openTsdbTimeoutMs,
+    sync: config.openTsdbSync,
+    log: logger,
+  }),
   logger,
   metrics: createMetrics('replay'),
 });

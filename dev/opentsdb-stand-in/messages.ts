@@ -14,7 +14,13 @@ export const OpenTsdbMessages = {
   nullName: (what: string): string => `Invalid ${what}: null`,
   unknownMetric: (metric: string): string => `Unknown metric: No such name for 'metrics': '${metric}'`,
   throttle: 'Please throttle',
-  storage: 'Storage exception',
+  /** What a `sync` put is told of a point HBase failed to store (PutDataPointRpc's "Storage exception: "). */
+  storage: 'Storage exception: org.hbase.async.RegionOfflineException: tsdb,,1 is offline (stand-in)',
+  /** What a `sync` put is told of a point not stored when its `sync_timeout` passed. */
+  writeTimedOut: 'Write timedout',
+  /** A reason no writer has seen: OpenTSDB passes exception messages through as they are. */
+  unseenException:
+    'java.lang.IllegalStateException: MutationBuffer#flushLocked: row lock lease expired (stand-in)',
   someFailed: 'One or more data points had errors',
   someFailedDetails: 'Please see the TSD logs or append "details" to the put request',
   chunked: 'Chunked request not supported.',

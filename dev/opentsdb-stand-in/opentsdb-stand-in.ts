@@ -12,7 +12,7 @@
  *
  * `violations` collects everything a well-behaved writer never does; tests assert it stays empty.
  * Per-point validation failures count as violations (a writer should sanitise before sending), except
- * "Unknown metric" (the server's state, fixed with /api/uid/assign) and injected throttle/storage faults.
+ * "Unknown metric" (the server's state, fixed with /api/uid/assign) and injected faults.
  *
  * This entry is the stand-in's whole surface. Behind it: limits.ts and messages.ts (OpenTSDB's numbers and
  * texts), json-reader.ts and incoming-datapoint.ts (a body as Jackson maps it), name-rules.ts and
@@ -32,10 +32,33 @@ export {
 export { OpenTsdbMessages } from './messages.js';
 
 /**
- * `chunked` answers the HTML "Chunked request not supported." 400 whatever the size, as an OpenTSDB (or a
- * proxy in front of it) with a lower limit than the standard 8192 bytes would.
+ * - `down`: the connection is reset once the request is read; `hang`: it is never answered.
+ * - `500`: a JSON error with a long trace.
+ * - `chunked`: the HTML "Chunked request not supported." 400 whatever the size, as an OpenTSDB (or a proxy in
+ *   front of it) with a lower limit than the standard 8192 bytes would.
+ * - `throttle`: every valid point refused with "Please throttle" (with or without `sync`).
+ * - `storage`: HBase fails every valid point: a `sync` put is told "Storage exception: …" per point (with a
+ *   200); any other put is answered as if they were stored, and they are lost (`lost`).
+ * - `stall`: HBase never answers: a `sync` put is told "Write timedout" per point once its `sync_timeout`
+ *   has passed (never answered without one); any other put is answered as stored, and the points are lost.
+ * - `empty-200`, `html-200`: a 200 with an empty body, or with an HTML page (a proxy's); nothing stored.
+ * - `unknown-reason`: every valid point refused with an exception text no writer has seen; nothing stored.
+ * - `miscount`: every point stored, but the summary counts one more success than points were sent.
+ * Connection refused is `refuseConnections()`.
  */
-export type OpenTsdbFault = 'none' | 'down' | 'hang' | '500' | 'throttle' | 'storage' | 'chunked';
+export type OpenTsdbFault =
+  | 'none'
+  | 'down'
+  | 'hang'
+  | '500'
+  | 'throttle'
+  | 'storage'
+  | 'chunked'
+  | 'stall'
+  | 'empty-200'
+  | 'html-200'
+  | 'unknown-reason'
+  | 'miscount';
 
 export interface OpenTsdbStandInOptions {
   /** Metric names that exist before the first request (they get UIDs 000001, 000002, ... in order). */
@@ -117,17 +140,26 @@ export interface OpenTsdbStandIn {
   readonly violations: string[];
   /** Every point answered with an error (validation, unknown metric, injected fault). */
   readonly rejected: RejectedPoint[];
+  /**
+   * Every point answered as stored without `sync` that the storage then failed (`storage`, `stall`): what
+   * only the TSD's log would show.
+   */
+  readonly lost: RejectedPoint[];
   /** Identical re-writes of an already stored point (same series, timestamp and value text). */
   readonly duplicates: number;
   /** Fault applied to the following requests (after any queued by failNext). */
   fault: OpenTsdbFault;
   /** Applies `fault` to the next `n` requests in scope, then falls back to `this.fault`. */
   failNext(n: number, fault: OpenTsdbFault): void;
+  /** Stops listening, and drops open connections: connecting is refused (ECONNREFUSED) until… */
+  refuseConnections(): Promise<void>;
+  /** …it listens again, on the same port. */
+  acceptConnections(): Promise<void>;
   /** Stored points grouped by series key (`seriesKey(metric, tags)`), in arrival order. */
   series(): Map<string, StoredPoint[]>;
   /** Stored points of one metric, optionally only those whose tags include `tags`. */
   pointsOf(metric: string, tags?: Record<string, string>): StoredPoint[];
-  /** Forgets points, requests, violations, rejections, duplicates and queued faults; keeps UIDs. */
+  /** Forgets points, requests, violations, rejections, lost points, duplicates and queued faults; keeps UIDs. */
   reset(): void;
   close(): Promise<void>;
 }

@@ -4,7 +4,14 @@
  *
  * Every point ends as one `PointOutcome`, and only `putReply` decides what the writer is told of them: a
  * per-point reason the stand-in lacks is one more check in `checkPoint` (its text in `OpenTsdbMessages`);
- * what a storage failure shows with or without `sync`, and when an answer is empty, are `putReply`'s.
+ * what a storage failure shows with or without `sync` (`toldOf`), and answers whose counts do not add up,
+ * are `putReply`'s.
+ *
+ * `sync`: without it a TSD answers once the points are queued, so a point its storage then fails (or never
+ * stores) is answered as stored and lost; only the TSD's log says so (the stand-in's `lost`). With it, such
+ * a point is reported ("Storage exception: …"), and one not stored by `sync_timeout` is reported "Write
+ * timedout" when that time has passed; a `sync` put without `sync_timeout` waits for the storage, forever
+ * if it stalls.
  */
 import { decodePoint, type IncomingPoint } from './incoming-datapoint.js';
 import { JsonObject, JsonSyntaxError, MappingError, parseJson } from './json-reader.js';
@@ -13,14 +20,7 @@ import { OpenTsdbMessages } from './messages.js';
 import { validateName } from './name-rules.js';
 import type { EchoedDatapoint, RejectedPoint } from './opentsdb-stand-in.js';
 import type { PointStore } from './point-store.js';
-import {
-  errorReply,
-  jsonReply,
-  methodNotAllowed,
-  type Reply,
-  storageFaultMessage,
-  type TsdRequest,
-} from './rpc.js';
+import { errorReply, jsonReply, methodNotAllowed, type Reply, type TsdRequest } from './rpc.js';
 import type { UidRegistry } from './uid-registry.js';
 
 const MAX_MILLIS = BigInt(OPENTSDB_MAX_MILLIS);
@@ -35,6 +35,8 @@ export interface TsdState {
   readonly store: PointStore;
   /** Every point answered with an error, for tests to read. */
   readonly rejected: RejectedPoint[];
+  /** Every point answered as stored (queued) that the storage then failed: only the TSD log knows. */
+  readonly lost: RejectedPoint[];
 }
 
 /** What became of one point of a put. */
@@ -42,8 +44,32 @@ type PointOutcome =
   | { kind: 'stored' }
   /** Refused by a write rule. An unknown metric is the server's state, not a writer's fault. */
   | { kind: 'invalid'; error: string; unknownMetric: boolean }
-  /** Valid, but the storage failed it. */
-  | { kind: 'storage-failed'; error: string };
+  /** Valid, refused before it was queued (throttled, or an exception nobody has seen): always reported. */
+  | { kind: 'refused'; error: string }
+  /** Valid and queued, then failed in storage. */
+  | { kind: 'storage-failed'; error: string }
+  /** Valid and queued; the storage never answers. */
+  | { kind: 'stalled' };
+
+/** What the writer is told of a point: stored, an error, or nothing (answered as stored, but lost). */
+type Told = { kind: 'stored' } | { kind: 'error'; error: string } | { kind: 'lost'; error: string };
+
+/** What a put with these flags tells of one point's outcome. */
+function toldOf(outcome: PointOutcome, sync: boolean): Told {
+  switch (outcome.kind) {
+    case 'stored':
+      return outcome;
+    case 'invalid':
+    case 'refused':
+      return { kind: 'error', error: outcome.error };
+    case 'storage-failed':
+      return sync ? { kind: 'error', error: outcome.error } : { kind: 'lost', error: outcome.error };
+    case 'stalled':
+      return sync
+        ? { kind: 'error', error: OpenTsdbMessages.writeTimedOut }
+        : { kind: 'lost', error: 'storage never answered' };
+  }
+}
 
 /** A point that passed every rule, ready to store. */
 interface ValidPoint {
@@ -100,8 +126,10 @@ export function answerPut(request: TsdRequest, tsd: TsdState): Reply {
 
   const outcomes = incoming.map((point) => {
     const outcome = putPoint(point, request, tsd);
-    if (outcome.kind !== 'stored') {
-      tsd.rejected.push({ datapoint: point.echo, error: outcome.error, request: request.index });
+    const told = toldOf(outcome, flags.sync);
+    if (told.kind !== 'stored') {
+      const record = { datapoint: point.echo, error: told.error, request: request.index };
+      (told.kind === 'lost' ? tsd.lost : tsd.rejected).push(record);
     }
     return { datapoint: point.echo, outcome };
   });
@@ -115,8 +143,15 @@ function putPoint(point: IncomingPoint, request: TsdRequest, tsd: TsdState): Poi
     if (!checked.unknownMetric) request.violation(`point rejected: ${checked.error}`);
     return { kind: 'invalid', ...checked };
   }
-  if (request.storageFault !== null) {
-    return { kind: 'storage-failed', error: storageFaultMessage(request.storageFault) };
+  switch (request.putFault) {
+    case 'throttle':
+      return { kind: 'refused', error: OpenTsdbMessages.throttle };
+    case 'unknown-reason':
+      return { kind: 'refused', error: OpenTsdbMessages.unseenException };
+    case 'storage':
+      return { kind: 'storage-failed', error: OpenTsdbMessages.storage };
+    case 'stall':
+      return { kind: 'stalled' };
   }
   const { metric, tags, timestamp, valueText, value } = checked;
   tsd.uids.uidOf('metric', metric);
@@ -178,32 +213,42 @@ function parseValue(text: string): ParsedValue {
 
 /**
  * What the writer is told: without `details` or `summary` 204 or a bare 400; with them the counts (and with
- * `details` every failed point and its error), 200 when nothing failed, else 400.
+ * `details` every failed point and its error), 200 when nothing failed, else 400. A `sync` put whose points
+ * stalled in storage is answered when its `sync_timeout` passes ("Write timedout", counted in `failed` and
+ * in `timeouts`), or never without one. The `miscount` fault claims one point more stored than were sent.
  */
 function putReply(
   request: TsdRequest,
   outcomes: ReadonlyArray<{ datapoint: EchoedDatapoint; outcome: PointOutcome }>,
 ): Reply {
-  const { details, summary, sync } = request.flags;
+  const { details, summary, sync, syncTimeout } = request.flags;
   let success = 0;
   let validationFailures = 0;
+  let timeouts = 0;
   const errors: Array<{ datapoint: EchoedDatapoint; error: string }> = [];
   for (const { datapoint, outcome } of outcomes) {
-    if (outcome.kind === 'stored') {
-      success += 1;
-      continue;
-    }
     if (outcome.kind === 'invalid') validationFailures += 1;
-    errors.push({ datapoint, error: outcome.error });
+    if (outcome.kind === 'stalled' && sync) timeouts += 1;
+    const told = toldOf(outcome, sync);
+    if (told.kind === 'error') errors.push({ datapoint, error: told.error });
+    else success += 1;
   }
+  const waitMs = timeouts > 0 ? Number(syncTimeout ?? 0) : 0;
+  if (timeouts > 0 && waitMs === 0) return { status: 0, never: true };
+  const delayed = (reply: Reply): Reply => (waitMs > 0 ? { ...reply, afterMs: waitMs } : reply);
   const failed = errors.length;
   if (!details && !summary) {
     if (failed === 0) return { status: 204 };
-    return errorReply(400, OpenTsdbMessages.someFailed, OpenTsdbMessages.someFailedDetails);
+    return delayed(errorReply(400, OpenTsdbMessages.someFailed, OpenTsdbMessages.someFailedDetails));
   }
-  const body: { success: number; failed: number; errors?: typeof errors } = { success, failed };
+  const reported = request.putFault === 'miscount' ? success + 1 : success;
+  const body: { success: number; failed: number; timeouts?: number; errors?: typeof errors } = {
+    success: reported,
+    failed,
+  };
+  if (timeouts > 0) body.timeouts = timeouts;
   if (details) body.errors = errors;
   // With `sync`, storage failures are only visible in `failed`: the status stays 200.
-  const storageHiddenBySync = request.storageFault === 'storage' && sync && validationFailures === 0;
-  return jsonReply(failed > 0 && !storageHiddenBySync ? 400 : 200, body);
+  const storageHiddenBySync = request.putFault === 'storage' && sync && validationFailures === 0;
+  return delayed(jsonReply(failed > 0 && !storageHiddenBySync ? 400 : 200, body));
 }

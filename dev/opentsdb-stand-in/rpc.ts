@@ -4,11 +4,25 @@ import { OpenTsdbMessages } from './messages.js';
 import type { OpenTsdbFault, RequestRecord } from './opentsdb-stand-in.js';
 
 /** Faults a TSD meets in its storage (HBase), after a request was read and parsed. */
-export type StorageFault = Extract<OpenTsdbFault, 'throttle' | 'storage'>;
+export type StorageFault = Extract<OpenTsdbFault, 'throttle' | 'storage' | 'stall'>;
 
-/** The error text a storage fault reaches the writer with. */
+/** Faults of a put's answer, after a request was read and parsed: its storage's, and answers out of the ordinary. */
+export type PutFault = StorageFault | Extract<OpenTsdbFault, 'unknown-reason' | 'miscount'>;
+
+const PUT_FAULTS: readonly OpenTsdbFault[] = ['throttle', 'storage', 'stall', 'unknown-reason', 'miscount'];
+
+export function isPutFault(fault: OpenTsdbFault): fault is PutFault {
+  return PUT_FAULTS.includes(fault);
+}
+
+export function isStorageFault(fault: PutFault | null): fault is StorageFault {
+  return fault === 'throttle' || fault === 'storage' || fault === 'stall';
+}
+
+/** The error text a storage fault reaches the writer with (or, from /api/uid/assign, a 500 with). */
 export function storageFaultMessage(fault: StorageFault): string {
-  return fault === 'throttle' ? OpenTsdbMessages.throttle : OpenTsdbMessages.storage;
+  if (fault === 'throttle') return OpenTsdbMessages.throttle;
+  return fault === 'stall' ? OpenTsdbMessages.writeTimedOut : OpenTsdbMessages.storage;
 }
 
 export interface TsdRequest {
@@ -19,18 +33,24 @@ export interface TsdRequest {
   flags: RequestRecord['flags'];
   /** The body, decoded (Content-Encoding undone, UTF-8). */
   text: string;
-  /** The injected storage fault this request meets, if any. */
-  storageFault: StorageFault | null;
+  /** The injected fault this request meets after it was read, if any. */
+  putFault: PutFault | null;
   /** Records something a well-behaved writer never does. */
   violation(message: string): void;
 }
 
-/** An answer; without a body it is sent empty. `close` ends the keep-alive connection after it. */
+/**
+ * An answer; without a body it is sent empty. `close` ends the keep-alive connection after it. `afterMs`
+ * sends it that much later (a `sync` put waiting for its `sync_timeout`); `never` leaves the request
+ * unanswered (a `sync` put without one, while the storage stalls).
+ */
 export interface Reply {
   status: number;
   body?: string;
   contentType?: string;
   close?: boolean;
+  afterMs?: number;
+  never?: boolean;
 }
 
 export function jsonReply(status: number, body: unknown): Reply {
@@ -54,13 +74,24 @@ export function methodNotAllowed(method: string): Reply {
 
 /** Netty's HTML page for a request it refuses before the TSD sees it. */
 export function htmlBadRequest(reason: string): Reply {
-  const body =
+  return {
+    status: 400,
+    body: htmlPage(
+      'Bad Request',
+      `Sorry but your request was rejected as being invalid.<br/><br/>The reason provided was:<blockquote>${reason}</blockquote>`,
+    ),
+    contentType: 'text/html; charset=UTF-8',
+  };
+}
+
+/** An HTML page in the TSD's layout. */
+export function htmlPage(title: string, text: string): string {
+  return (
     '<!DOCTYPE html><html><head><meta http-equiv=content-type content="text/html;charset=utf-8">' +
-    '<title>Bad Request</title></head><body><table><tr><td><h1>Bad Request</h1></td></tr></table>' +
-    '<div id=queryuimain><blockquote><h1>Bad Request</h1>Sorry but your request was rejected as being ' +
-    `invalid.<br/><br/>The reason provided was:<blockquote>${reason}</blockquote></blockquote></div>` +
-    '</body></html>';
-  return { status: 400, body, contentType: 'text/html; charset=UTF-8' };
+    `<title>${title}</title></head><body><table><tr><td><h1>${title}</h1></td></tr></table>` +
+    `<div id=queryuimain><blockquote><h1>${title}</h1>${text}</blockquote></div>` +
+    '</body></html>'
+  );
 }
 
 /** A Java stack trace as long as the TSD's, for injected faults. */

@@ -22,7 +22,15 @@ import type {
 } from './opentsdb-stand-in.js';
 import { PointStore } from './point-store.js';
 import { answerPut, type TsdState } from './put-rules.js';
-import { errorReply, htmlBadRequest, longTrace, type Reply, type TsdRequest } from './rpc.js';
+import {
+  errorReply,
+  htmlBadRequest,
+  htmlPage,
+  isPutFault,
+  longTrace,
+  type Reply,
+  type TsdRequest,
+} from './rpc.js';
 import { answerAssign } from './uid-assign.js';
 import { UidRegistry } from './uid-registry.js';
 
@@ -48,6 +56,10 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
   private connectionCount = 0;
   private readonly server: Server;
   private closing: Promise<void> | null = null;
+  private port = 0;
+  private refusing = false;
+  /** Answers waiting for their time (a `sync_timeout`); close() cancels them. */
+  private readonly delayed = new Set<NodeJS.Timeout>();
 
   constructor(options: OpenTsdbStandInOptions) {
     this.tsd = {
@@ -55,6 +67,7 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
       uids: new UidRegistry(options.knownMetrics ?? [], options.autoCreateMetrics ?? false),
       store: new PointStore(),
       rejected: [],
+      lost: [],
     };
     this.fault = options.fault ?? 'none';
     this.faultScope = options.faultScope ?? 'put';
@@ -87,12 +100,36 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
     return this.tsd.rejected;
   }
 
+  get lost(): RejectedPoint[] {
+    return this.tsd.lost;
+  }
+
   get duplicates(): number {
     return this.tsd.store.duplicates;
   }
 
   async listen(): Promise<void> {
     this.url = await listenOnLoopback(this.server);
+    this.port = Number(new URL(this.url).port);
+  }
+
+  async refuseConnections(): Promise<void> {
+    if (this.refusing) return;
+    this.refusing = true;
+    // Stops listening (new connections are refused) and drops the open ones, as a TSD that went away.
+    await closeNow(this.server);
+  }
+
+  async acceptConnections(): Promise<void> {
+    if (!this.refusing) return;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.refusing = false;
   }
 
   failNext(n: number, fault: OpenTsdbFault): void {
@@ -110,6 +147,7 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
   reset(): void {
     this.tsd.store.reset();
     this.tsd.rejected.length = 0;
+    this.tsd.lost.length = 0;
     this.requests.length = 0;
     this.violations.length = 0;
     this.queuedFaults.length = 0;
@@ -117,6 +155,8 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
   }
 
   close(): Promise<void> {
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
     this.closing ??= closeNow(this.server);
     return this.closing;
   }
@@ -222,6 +262,19 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
       return;
     }
 
+    if (fault === 'empty-200') {
+      this.send(res, record, { status: 200 });
+      return;
+    }
+    if (fault === 'html-200') {
+      // What a proxy or load balancer in front of the TSD may answer (a maintenance page).
+      this.send(res, record, {
+        status: 200,
+        body: htmlPage('Service Unavailable', 'The service is down for maintenance.'),
+        contentType: 'text/html; charset=UTF-8',
+      });
+      return;
+    }
     if (fault === '500') {
       this.send(
         res,
@@ -243,7 +296,7 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
       url,
       flags: record.flags,
       text: this.bodyText(record, decoded),
-      storageFault: fault === 'throttle' || fault === 'storage' ? fault : null,
+      putFault: isPutFault(fault) ? fault : null,
       violation: (message) => this.violation(record, message),
     };
 
@@ -286,6 +339,18 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
   }
 
   private send(res: ServerResponse, record: RequestRecord, reply: Reply): void {
+    if (reply.never) {
+      record.outcome = 'hung';
+      return;
+    }
+    if (reply.afterMs !== undefined) {
+      const timer = setTimeout(() => {
+        this.delayed.delete(timer);
+        if (!res.destroyed) this.send(res, record, { ...reply, afterMs: undefined });
+      }, reply.afterMs);
+      this.delayed.add(timer);
+      return;
+    }
     record.status = reply.status;
     record.outcome = 'answered';
     if (reply.close) res.shouldKeepAlive = false;

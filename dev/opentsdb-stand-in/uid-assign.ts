@@ -11,6 +11,7 @@ import { OpenTsdbMessages } from './messages.js';
 import { validateName } from './name-rules.js';
 import {
   errorReply,
+  isStorageFault,
   jsonReply,
   longTrace,
   methodNotAllowed,
@@ -21,9 +22,10 @@ import {
 import { UID_TYPES, type UidRegistry, type UidType } from './uid-registry.js';
 
 export function answerAssign(request: TsdRequest, uids: UidRegistry): Reply {
-  const { method, url, text, storageFault, violation } = request;
-  if (storageFault !== null) {
-    return errorReply(500, storageFaultMessage(storageFault), 'injected fault (stand-in)', longTrace());
+  const { method, url, text, putFault, violation } = request;
+  // A UID assignment writes to HBase too; the faults of a put's answer alone do not concern it.
+  if (isStorageFault(putFault)) {
+    return errorReply(500, storageFaultMessage(putFault), 'injected fault (stand-in)', longTrace());
   }
   const wanted = new Map<UidType, string[]>();
   if (method === 'GET') {

@@ -1,11 +1,16 @@
 import type { MetricOptions } from '../config.js';
 import type { Datapoint } from '../opentsdb/datapoint.js';
 import type { Measurements, TestResult } from '../webhook/test-result.js';
+import {
+  DETAIL_PREFIX,
+  ERROR_METRIC,
+  rttMetric,
+  SLICES,
+  statusMetric,
+  TRACEROUTE_METRICS,
+} from './metric-names.js';
 import type { NodeDimensions } from './node-dimensions.js';
 import { cleanTagValue } from './tag-value.js';
-
-/** The pre-sliced dimensions of the core set, in the order their metrics are written. */
-const SLICES = ['node', 'asn', 'continent', 'city', 'country', 'region', 'isp'] as const;
 
 /**
  * One test run → its datapoints, exactly as spec/metrics.md says. Pure: the same run and node always give
@@ -42,15 +47,15 @@ export function toDatapoints(
       if (slice !== 'node') tags[slice] = dims[slice];
       return tags;
     };
-    if (total !== undefined) add(`catchpoint.rtt.by_${slice}`, total, sliceTags());
+    if (total !== undefined) add(rttMetric(slice), total, sliceTags());
     const statusTags = sliceTags();
     statusTags.status = status;
-    add(`catchpoint.status.by_${slice}`, 1, statusTags);
+    add(statusMetric(slice), 1, statusTags);
   }
   if (result.failed) {
     const errorTags = base();
     errorTags.error = cleanTagValue(result.errorName ?? 'any');
-    add('catchpoint.error.by_node', 1, errorTags);
+    add(ERROR_METRIC, 1, errorTags);
   }
 
   const detailTags = (): Record<string, string> => {
@@ -64,20 +69,20 @@ export function toDatapoints(
   const addGroup = (prefix: string, group: Measurements): void => {
     for (const [suffix, value] of group) add(`${prefix}.${suffix}`, value, detailTags());
   };
-  if (options.sets.has('timing')) addGroup('catchpoint.timing', result.timing);
-  if (options.sets.has('ping')) addGroup('catchpoint.ping', result.ping);
+  if (options.sets.has('timing')) addGroup(DETAIL_PREFIX.timing, result.timing);
+  if (options.sets.has('ping')) addGroup(DETAIL_PREFIX.ping, result.ping);
   if (options.sets.has('traceroute') && result.traceroute) {
     const { hops, lastHopRoundTrips } = result.traceroute;
-    add('catchpoint.traceroute.hops', hops, detailTags());
+    add(TRACEROUTE_METRICS.hops, hops, detailTags());
     const replies = lastHopRoundTrips.filter((t): t is number => t !== null);
-    if (replies.length > 0) add('catchpoint.traceroute.rtt_avg', mean(replies), detailTags());
+    if (replies.length > 0) add(TRACEROUTE_METRICS.rttAvg, mean(replies), detailTags());
     if (lastHopRoundTrips.length > 0) {
       const lost = lastHopRoundTrips.length - replies.length;
-      add('catchpoint.traceroute.packet_loss_pct', (lost / lastHopRoundTrips.length) * 100, detailTags());
+      add(TRACEROUTE_METRICS.packetLossPct, (lost / lastHopRoundTrips.length) * 100, detailTags());
     }
   }
-  if (options.sets.has('bytes')) addGroup('catchpoint.bytes', result.bytes);
-  if (options.sets.has('counters')) addGroup('catchpoint.counter', result.counters);
+  if (options.sets.has('bytes')) addGroup(DETAIL_PREFIX.bytes, result.bytes);
+  if (options.sets.has('counters')) addGroup(DETAIL_PREFIX.counters, result.counters);
   return points;
 }
 

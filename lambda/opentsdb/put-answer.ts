@@ -9,53 +9,98 @@ export interface PointError {
   reason: string;
 }
 
+/**
+ * What an `/api/put?details` answer says of the points sent. Only `stored` and `partial` say that anything
+ * was stored; everything the writer cannot read as one of them means that nothing is known to be.
+ */
 export type PutAnswer =
-  | { kind: 'accepted' }
-  /** Some or all points failed validation or storage; the others are stored. */
+  /** 204, or a summary with `failed` 0 whose `success` is every point sent. */
+  | { kind: 'stored' }
+  /** A summary whose `success` + `failed` is every point sent, some failed: read point by point. */
   | { kind: 'partial'; success: number; failed: number; errors: PointError[] }
   /** The body was refused as "chunked": too big for this server's settings. */
   | { kind: 'too-large' }
-  /** The whole request was refused and will be refused again (e.g. unparsable). */
+  /** A 400 for the whole request without per-point details (e.g. an unparsable body). */
   | { kind: 'refused'; reason: string }
-  /** Worth another try: server fault, overload, or an answer we cannot read. */
-  | { kind: 'transient'; reason: string };
+  /**
+   * No connection-level failure, but no answer a TSD asked for `details` gives either: a 5xx, an empty or
+   * HTML 200, an unreadable body, counts that do not add up. OpenTSDB (or something in front of it) fails.
+   */
+  | { kind: 'unreadable'; reason: string };
 
-const TRANSIENT_REASONS =
-  /please throttle|storage exception|timeout exception|write timedout|timed out|hbase/i;
-const UNKNOWN_METRIC = /unknown metric|no such name for 'metrics'/i;
+/**
+ * OpenTSDB's validation reasons, the only ones that are final: the point itself is wrong and will be
+ * refused again. Every other reason ("Please throttle", "Storage exception: …", "Write timedout", and any
+ * exception text OpenTSDB passes through) is transient: the point stays pending. "Unknown metric" is final
+ * only once registering the name has failed for good, which the writer decides.
+ */
+const FINAL_REASONS = [
+  /^metric name was empty/i,
+  /^invalid timestamp/i,
+  /^empty value/i,
+  /^missing tags/i,
+  /^unable to parse value to a number/i,
+  /illegal character/i,
+  /^too many tags/i,
+  // Tags.validateString's other refusals: an empty or null metric, tag name or tag value.
+  /^invalid (?:metric name|tag name|tag value|metric|tagk|tagv): (?:empty string|null)$/i,
+];
+const UNKNOWN_METRIC = /^unknown metric|no such name for 'metrics'/i;
 
-export function isTransientReason(reason: string): boolean {
-  return TRANSIENT_REASONS.test(reason);
+export function isFinalReason(reason: string): boolean {
+  return FINAL_REASONS.some((pattern) => pattern.test(reason));
 }
 
 export function isUnknownMetricReason(reason: string): boolean {
   return UNKNOWN_METRIC.test(reason);
 }
 
-/** Reads an `/api/put?details` answer. */
-export function readPutAnswer(answer: PostAnswer): PutAnswer {
+/** Reads an `/api/put?details` answer to a request of `sent` points. */
+export function readPutAnswer(answer: PostAnswer, sent: number): PutAnswer {
   const { status, body } = answer;
-  if (status === 204) return { kind: 'accepted' };
-  if (/chunked request not supported/i.test(body) || status === 413) return { kind: 'too-large' };
-  if (status === 200 || status === 400) {
-    let parsed: unknown;
-    try {
-      parsed = body.trim() === '' ? {} : JSON.parse(body);
-    } catch {
-      return { kind: 'transient', reason: `HTTP ${status} with an unreadable body` };
-    }
-    if (isObject(parsed) && typeof parsed.failed === 'number') {
-      const failed = parsed.failed;
-      const success = typeof parsed.success === 'number' ? parsed.success : 0;
-      if (failed === 0) return { kind: 'accepted' };
-      const errors = Array.isArray(parsed.errors) ? parsed.errors.map(readPointError) : [];
-      return { kind: 'partial', success, failed, errors };
-    }
-    if (status === 200) return { kind: 'accepted' };
-    const message = isObject(parsed) && isObject(parsed.error) ? String(parsed.error.message ?? '') : '';
-    return { kind: 'refused', reason: `HTTP 400${message ? `: ${message.slice(0, 300)}` : ''}` };
+  if (status === 204) return { kind: 'stored' };
+  if (status === 413 || (status === 400 && /chunked request not supported/i.test(body)))
+    return { kind: 'too-large' };
+  if (status !== 200 && status !== 400)
+    return { kind: 'unreadable', reason: `HTTP ${status}${errorMessage(body)}` };
+  if (body.trim() === '') return { kind: 'unreadable', reason: `HTTP ${status} with an empty body` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return { kind: 'unreadable', reason: `HTTP ${status} with a body that is not JSON` };
   }
-  return { kind: 'transient', reason: `HTTP ${status}` };
+  if (isObject(parsed) && ('success' in parsed || 'failed' in parsed)) {
+    const { success, failed } = parsed;
+    if (!isCount(success) || !isCount(failed) || success + failed !== sent) {
+      return {
+        kind: 'unreadable',
+        reason: `HTTP ${status} counting success ${String(success)} and failed ${String(failed)} of ${sent} points sent`,
+      };
+    }
+    if (failed === 0) return { kind: 'stored' };
+    const errors = Array.isArray(parsed.errors) ? parsed.errors.map(readPointError) : [];
+    return { kind: 'partial', success, failed, errors };
+  }
+  if (status === 400 && isObject(parsed) && isObject(parsed.error))
+    return { kind: 'refused', reason: `HTTP 400${errorMessage(body)}` };
+  return { kind: 'unreadable', reason: `HTTP ${status} that is not a put summary` };
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+/** `: <message>` of an OpenTSDB JSON error, never its (long) trace; empty when there is none. */
+function errorMessage(body: string): string {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (isObject(parsed) && isObject(parsed.error) && typeof parsed.error.message === 'string')
+      return `: ${parsed.error.message.slice(0, 300)}`;
+  } catch {
+    // Not JSON: nothing to quote.
+  }
+  return '';
 }
 
 function readPointError(entry: unknown): PointError {
@@ -75,19 +120,20 @@ function readPointError(entry: unknown): PointError {
 }
 
 /**
- * The per-name errors of an `/api/uid/assign` answer: an empty map for a 200, the `metric_errors` of a
+ * The per-name errors of an `/api/uid/assign` answer: an empty map for a JSON 200, the `metric_errors` of a
  * readable 400, undefined for anything else (a server fault: nothing is known to be registered).
  */
 export function readAssignErrors(answer: PostAnswer): Map<string, string> | undefined {
-  if (answer.status === 200) return new Map();
-  if (answer.status !== 400) return undefined;
+  if (answer.status !== 200 && answer.status !== 400) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(answer.body);
   } catch {
     return undefined;
   }
-  if (!isObject(parsed) || !isObject(parsed.metric_errors)) return undefined;
+  if (!isObject(parsed)) return undefined;
+  if (answer.status === 200) return new Map();
+  if (!isObject(parsed.metric_errors)) return undefined;
   const errors = new Map<string, string>();
   for (const [name, error] of Object.entries(parsed.metric_errors))
     errors.set(name, String(error).slice(0, 300));

@@ -1,11 +1,13 @@
+import { isBridgeMetricName } from '../metrics/metric-names.js';
 import { backoffDelay, sleep } from '../shared/backoff.js';
 import type { Log } from '../shared/log.js';
+import { type Admission, type CircuitBreaker, circuitBreakerFor } from './circuit-breaker.js';
 import { type Datapoint, serializeDatapoint } from './datapoint.js';
 import { httpPost, type PostAnswer } from './http-post.js';
 import {
-  isTransientReason,
+  isFinalReason,
   isUnknownMetricReason,
-  type PointError,
+  type PutAnswer,
   readAssignErrors,
   readPutAnswer,
 } from './put-answer.js';
@@ -17,14 +19,21 @@ export interface RejectedPoint {
 }
 
 export interface WriteOutcome {
-  /** Points OpenTSDB took. */
+  /** Points known stored. */
   written: number;
-  /** Points OpenTSDB refused for good (bad name, too many tags…); resending them cannot help. */
+  /** Points refused for good: only OpenTSDB's validation reasons (and a metric name that cannot be registered). */
   rejected: RejectedPoint[];
-  /** Points not yet taken when the time ran out; the caller must keep them or have the sender retry. */
+  /** Points not known stored: the caller keeps them (spool) or has the sender retry. */
   pending: Datapoint[];
   /** Why the last attempt failed, when anything is pending. */
   lastError?: string;
+  /**
+   * OpenTSDB itself failed (connection refused or reset, timeout, 5xx, unreadable answer, storage failing
+   * every point) or the circuit breaker is open: nothing says these points are at fault. Stop sending; keep
+   * them. False when points are pending for a reason of their own (a request OpenTSDB refused whole, a
+   * transient per-point reason while others were stored).
+   */
+  unavailable: boolean;
 }
 
 /** Where datapoints go: OpenTSDB, or the console when the local server has no OpenTSDB. */
@@ -36,6 +45,12 @@ export interface WriterOptions {
   /** Upper bound of one HTTP request. */
   timeoutMs: number;
   log: Log;
+  /** `sync`: OpenTSDB answers once the points are stored, not once they are queued (default true). */
+  sync?: boolean;
+  /** Default: the process's breaker for this OpenTSDB (`circuitBreakerFor`). */
+  breaker?: CircuitBreaker;
+  /** Metric names that may be registered with `/api/uid/assign`; default: the bridge's own. */
+  mayRegister?: (metric: string) => boolean;
   /** Shortest request worth starting when the deadline is near. */
   minRequestMs?: number;
   now?: () => number;
@@ -43,45 +58,89 @@ export interface WriterOptions {
   post?: (url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number) => Promise<PostAnswer>;
 }
 
+/**
+ * Kept back from a request's own timeout for its `sync_timeout`, so that OpenTSDB's "Write timedout" answer
+ * (which says which points were stored) arrives before the request times out (which says nothing).
+ */
+export const SYNC_MARGIN_MS = 250;
+
+/** The `sync_timeout` of a request that may take `requestMs`: never 0, which would mean "wait forever". */
+export function syncTimeoutFor(requestMs: number): number {
+  return Math.max(1, requestMs - Math.min(SYNC_MARGIN_MS, Math.floor(requestMs / 4)));
+}
+
 const HEADERS = {
   gzip: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
   identity: { 'Content-Type': 'application/json' },
 };
 
+/** One request through the circuit breaker. */
+type Exchange =
+  /** Not sent: the breaker is open and this is not the probe. */
+  | { kind: 'blocked' }
+  /** No answer (refused, reset, timed out); already reported to the breaker. */
+  | { kind: 'failed'; reason: string }
+  /** Answered; the caller reports to the breaker what the answer shows. */
+  | { kind: 'answered'; answer: PostAnswer; admission: Admission };
+
+/** What a `details` answer says of each failed point. */
+interface SortedFailures {
+  rejected: RejectedPoint[];
+  transient: Array<{ point: Datapoint; reason: string }>;
+  unknownMetric: Datapoint[];
+}
+
 /**
- * Writes datapoints through OpenTSDB's `/api/put?details`, reading every answer: per-point rejections are
- * logged and counted, unknown metric names are registered once and resent, and transient failures are
- * retried with backoff until the deadline.
+ * Writes datapoints through OpenTSDB's `/api/put?details&sync&sync_timeout=…`, reading every answer: points
+ * OpenTSDB refuses for validation reasons are logged and given back as rejected; unknown metric names the
+ * bridge defines are registered and the points resent; every other failure leaves points pending. While
+ * OpenTSDB fails, the circuit breaker makes writes return at once with everything pending.
  */
 export class OpenTsdbWriter implements DatapointSink {
-  private readonly putUrl: URL;
+  private readonly baseUrl: string;
   private readonly assignUrl: URL;
-  private readonly assigned = new Set<string>();
+  private readonly sync: boolean;
+  private readonly breaker: CircuitBreaker;
+  private readonly mayRegister: (metric: string) => boolean;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly post: NonNullable<WriterOptions['post']>;
   private readonly minRequestMs: number;
+  private readonly log: Log;
 
   constructor(
     baseUrl: string,
     private readonly options: WriterOptions,
   ) {
-    this.putUrl = new URL(`${baseUrl}/api/put?details`);
+    this.baseUrl = baseUrl;
     this.assignUrl = new URL(`${baseUrl}/api/uid/assign`);
+    this.sync = options.sync ?? true;
+    this.breaker = options.breaker ?? circuitBreakerFor(baseUrl);
+    this.mayRegister = options.mayRegister ?? isBridgeMetricName;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? sleep;
     this.post = options.post ?? httpPost;
     this.minRequestMs = options.minRequestMs ?? 100;
+    this.log = options.log;
   }
 
   async write(points: readonly Datapoint[], deadlineMs: number): Promise<WriteOutcome> {
-    const outcome: WriteOutcome = { written: 0, rejected: [], pending: [] };
+    const outcome: WriteOutcome = { written: 0, rejected: [], pending: [], unavailable: false };
     const { bodies, oversized } = packRequestBodies(points);
     for (const point of oversized)
       outcome.rejected.push({ point, reason: 'datapoint larger than a request may be' });
     for (const body of bodies) await this.writeBatch(body.points, body, deadlineMs, outcome);
     if (outcome.rejected.length > 0) this.logRejected(outcome.rejected);
     return outcome;
+  }
+
+  /** The URL of a put that may take `timeoutMs`. */
+  private putUrl(timeoutMs: number): URL {
+    return new URL(
+      this.sync
+        ? `${this.baseUrl}/api/put?details&sync&sync_timeout=${syncTimeoutFor(timeoutMs)}`
+        : `${this.baseUrl}/api/put?details`,
+    );
   }
 
   private async writeBatch(
@@ -92,11 +151,17 @@ export class OpenTsdbWriter implements DatapointSink {
   ): Promise<void> {
     let points = firstPoints;
     let body = firstBody;
-    let failures = 0;
+    let attempt = 0;
+    // Whether the last attempt met OpenTSDB failing (rather than an answer about these points).
+    let failing = false;
+    // Names registered during this batch: one that is still unknown afterwards waits like any transient.
+    const registered = new Set<string>();
     while (points.length > 0) {
       const remaining = deadlineMs - this.now();
       if (remaining < this.minRequestMs) {
         outcome.pending.push(...points);
+        if (failing) outcome.unavailable = true;
+        outcome.lastError ??= 'no time left for another request';
         return;
       }
       if (body === undefined) {
@@ -109,29 +174,45 @@ export class OpenTsdbWriter implements DatapointSink {
         body = packed.bodies[0]!;
         points = body.points;
       }
-      let answer: PostAnswer;
-      try {
-        answer = await this.post(
-          this.putUrl,
-          body.bytes,
-          HEADERS[body.encoding],
-          Math.min(this.options.timeoutMs, remaining),
-        );
-      } catch (error) {
-        outcome.lastError = describeFailure(error);
-        await this.backoff(++failures, deadlineMs, outcome.lastError);
+      attempt++;
+      const timeoutMs = Math.min(this.options.timeoutMs, remaining);
+      const sent = await this.send(this.putUrl(timeoutMs), body.bytes, HEADERS[body.encoding], timeoutMs);
+      if (sent.kind === 'blocked') {
+        outcome.pending.push(...points);
+        outcome.unavailable = true;
+        // A write that met the failure itself says what it met; the others why they did not ask.
+        if (!failing)
+          outcome.lastError = `OpenTSDB failing, not asked before the next probe: ${this.breaker.lastFailure ?? 'unknown'}`;
+        return;
+      }
+      if (sent.kind === 'failed') {
+        failing = true;
+        outcome.lastError = sent.reason;
+        await this.backoff(attempt, deadlineMs);
         continue;
       }
-      const put = readPutAnswer(answer);
-      body = undefined;
+      const { admission } = sent;
+      const put = readPutAnswer(sent.answer, points.length);
       switch (put.kind) {
-        case 'accepted':
+        case 'stored':
+          this.reportSuccess(admission);
           outcome.written += points.length;
           return;
+        case 'unreadable':
+          // Nothing is known to be stored: the same bytes go again (identical points are harmless).
+          failing = true;
+          outcome.lastError = `OpenTSDB answered ${put.reason}`;
+          this.reportFailure(admission, outcome.lastError, points.length);
+          await this.backoff(attempt, deadlineMs);
+          continue;
         case 'too-large': {
           // Only a server configured with a lower limit than the standard one gets here: halve and go on.
+          this.breaker.released(admission);
+          failing = false;
+          body = undefined;
           if (points.length === 1) {
-            outcome.rejected.push({ point: points[0]!, reason: 'refused as too large' });
+            outcome.pending.push(points[0]!);
+            outcome.lastError = 'OpenTSDB refused a single datapoint as too large ("chunked")';
             return;
           }
           const half = Math.ceil(points.length / 2);
@@ -140,145 +221,226 @@ export class OpenTsdbWriter implements DatapointSink {
           continue;
         }
         case 'refused':
-          for (const point of points) outcome.rejected.push({ point, reason: put.reason });
+          // The whole request refused without details: nothing says which point is at fault, and sending
+          // it again gets the same answer. The caller keeps the points (push spools, replay splits).
+          this.breaker.released(admission);
+          outcome.pending.push(...points);
+          outcome.lastError = `OpenTSDB refused the request: ${put.reason}`;
+          this.log.warn('opentsdb refused the request', { error: put.reason, points: points.length });
           return;
-        case 'transient':
-          outcome.lastError = `OpenTSDB answered ${put.reason}`;
-          await this.backoff(++failures, deadlineMs, outcome.lastError);
-          continue;
         case 'partial': {
-          const next = await this.sortFailures(points, put.errors, put.failed, deadlineMs, outcome);
-          outcome.written += points.length - next.retry.length - next.rejectedCount;
-          points = next.retry;
-          if (next.transient) await this.backoff(++failures, deadlineMs, outcome.lastError ?? 'transient');
+          const sorted = sortFailures(points, put);
+          if (sorted === undefined) {
+            failing = true;
+            outcome.lastError = `OpenTSDB answered details naming fewer than the ${put.failed} points it failed`;
+            this.reportFailure(admission, outcome.lastError, points.length);
+            await this.backoff(attempt, deadlineMs);
+            continue;
+          }
+          body = undefined;
+          outcome.written += put.success;
+          outcome.rejected.push(...sorted.rejected);
+          const firstTransient = sorted.transient[0];
+          if (firstTransient) outcome.lastError = `OpenTSDB: ${firstTransient.reason}`;
+          // Nothing stored and points failed for reasons of OpenTSDB's own ("Storage exception", "Write
+          // timedout", "Please throttle", …): the storage behind the TSD is failing, for every writer. This
+          // counts as a failure: otherwise, with `sync`, every push of an HBase outage would wait its whole
+          // sync_timeout for the same answer, as long as the TSD itself keeps answering. One point stored
+          // shows that the storage works: the others' reasons are their own.
+          failing = put.success === 0 && firstTransient !== undefined;
+          if (failing) {
+            this.reportFailure(admission, outcome.lastError ?? 'every point failed', points.length);
+          } else {
+            this.reportSuccess(admission);
+            if (firstTransient) {
+              this.log.warn('opentsdb write failed', {
+                error: outcome.lastError,
+                points: sorted.transient.length,
+                stored: put.success,
+              });
+            }
+          }
+          const retry = sorted.transient.map((t) => t.point);
+          let wait = retry.length > 0;
+          if (sorted.unknownMetric.length > 0) {
+            const registration = await this.register(sorted.unknownMetric, registered, deadlineMs);
+            outcome.rejected.push(...registration.rejected);
+            retry.push(...registration.retry);
+            if (registration.failure) {
+              outcome.lastError = registration.failure;
+              wait = true;
+            }
+          }
+          points = retry;
+          if (wait) await this.backoff(attempt, deadlineMs);
         }
       }
     }
   }
 
-  /** Splits the failed points of a `details` answer into those to resend and those refused for good. */
-  private async sortFailures(
-    points: Datapoint[],
-    errors: PointError[],
-    failedCount: number,
-    deadlineMs: number,
-    outcome: WriteOutcome,
-  ): Promise<{ retry: Datapoint[]; rejectedCount: number; transient: boolean }> {
-    const byKey = new Map<string, Datapoint>();
-    for (const point of points) byKey.set(pointKey(point.metric, point.timestamp, point.tags), point);
-    const retry: Datapoint[] = [];
-    const unknownMetric: Datapoint[] = [];
-    const rejected: RejectedPoint[] = [];
-    let transient = false;
-    let matched = 0;
-    for (const error of errors) {
-      const key = pointKey(error.metric ?? '', error.timestamp ?? Number.NaN, error.tags ?? {});
-      const point = byKey.get(key);
-      if (!point) continue;
-      byKey.delete(key);
-      matched++;
-      if (isTransientReason(error.reason)) {
-        transient = true;
-        outcome.lastError = `OpenTSDB: ${error.reason}`;
-        retry.push(point);
-      } else if (isUnknownMetricReason(error.reason) && !this.assigned.has(point.metric)) {
-        unknownMetric.push(point);
-      } else {
-        rejected.push({ point, reason: error.reason });
-      }
+  /** One request, if the breaker admits it; a request without an answer is reported as a failure. */
+  private async send(
+    url: URL,
+    bytes: Buffer,
+    headers: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<Exchange> {
+    const admission = this.breaker.admit();
+    if (!admission) return { kind: 'blocked' };
+    try {
+      return { kind: 'answered', answer: await this.post(url, bytes, headers, timeoutMs), admission };
+    } catch (error) {
+      const reason = describeFailure(error);
+      this.reportFailure(admission, reason);
+      return { kind: 'failed', reason };
     }
-    if (matched < failedCount) {
-      // OpenTSDB did not say which points failed: resending all is safe, since a point always
-      // serialises to the same bytes and an identical duplicate is harmless.
-      this.options.log.warn('opentsdb reported failures it did not detail; resending the batch', {
-        failed: failedCount,
-        detailed: matched,
-      });
-      return { retry: points, rejectedCount: 0, transient: true };
-    }
-    outcome.rejected.push(...rejected);
-    if (unknownMetric.length > 0) {
-      const refused = await this.assignMetrics([...new Set(unknownMetric.map((p) => p.metric))], deadlineMs);
-      for (const point of unknownMetric) {
-        const reason = refused.get(point.metric);
-        if (reason === undefined) {
-          retry.push(point);
-        } else if (reason.permanent) {
-          rejected.push({ point, reason: reason.text });
-          outcome.rejected.push({ point, reason: reason.text });
-        } else {
-          // Not registered yet (OpenTSDB busy or away): the points wait, as for any transient failure.
-          transient = true;
-          outcome.lastError = `OpenTSDB metric registration failed: ${reason.text}`;
-          retry.push(point);
-        }
-      }
-    }
-    return { retry, rejectedCount: rejected.length, transient };
+  }
+
+  private reportFailure(admission: Admission, reason: string, points?: number): void {
+    const effect = this.breaker.failed(admission, reason);
+    this.log.warn('opentsdb write failed', {
+      error: reason,
+      ...(points === undefined ? {} : { points }),
+      probe: admission.probe,
+      circuit: this.breaker.state,
+    });
+    if (effect.opened)
+      this.log.warn('opentsdb circuit opened', { error: reason, probeInMs: effect.probeInMs });
+  }
+
+  private reportSuccess(admission: Admission): void {
+    const openForMs = this.breaker.succeeded(admission);
+    if (openForMs !== undefined) this.log.info('opentsdb circuit closed', { openForMs });
   }
 
   /**
-   * Registers metric names with `/api/uid/assign`. Returns the names that could not be registered, with
-   * why and whether trying again can help; a name that "already exists" counts as registered.
+   * Registers the unknown metric names of `points` that the bridge defines. Returns the points to send again
+   * (at once when their name was registered now), those whose name can never be registered, and why a
+   * registration did not go through, if one did not.
    */
-  private async assignMetrics(
-    names: string[],
+  private async register(
+    points: Datapoint[],
+    registered: Set<string>,
     deadlineMs: number,
-  ): Promise<Map<string, { text: string; permanent: boolean }>> {
-    const refused = new Map<string, { text: string; permanent: boolean }>();
-    let answer: PostAnswer;
-    try {
-      answer = await this.post(
-        this.assignUrl,
-        Buffer.from(JSON.stringify({ metric: names })),
-        HEADERS.identity,
-        Math.max(1, Math.min(this.options.timeoutMs, deadlineMs - this.now())),
-      );
-    } catch (error) {
-      for (const name of names) refused.set(name, { text: describeFailure(error), permanent: false });
-      this.options.log.warn('opentsdb metric registration failed', {
-        metrics: names,
-        error: describeFailure(error),
-      });
-      return refused;
+  ): Promise<{ retry: Datapoint[]; rejected: RejectedPoint[]; failure?: string }> {
+    const refused = new Map<string, string>();
+    let failure: string | undefined;
+    const toAssign: string[] = [];
+    for (const name of new Set(points.map((p) => p.metric))) {
+      if (!this.mayRegister(name))
+        refused.set(name, 'Unknown metric, and not a metric name the bridge writes: not registered');
+      else if (registered.has(name)) failure = `OpenTSDB still reports ${name} unknown after registering it`;
+      else toAssign.push(name);
     }
-    const errors = readAssignErrors(answer);
-    for (const name of names) {
-      const error = errors === undefined ? `HTTP ${answer.status}` : errors.get(name);
-      if (error === undefined || /already exists/i.test(error)) {
-        this.assigned.add(name);
-      } else {
-        // A name refused in a readable answer (an illegal character) never will be accepted.
-        refused.set(name, { text: error, permanent: errors !== undefined && answer.status === 400 });
+    if (toAssign.length > 0) {
+      const result = await this.assign(toAssign, deadlineMs);
+      if (result.failure !== undefined) failure = result.failure;
+      for (const name of toAssign) {
+        const error = result.refused.get(name);
+        if (error !== undefined) refused.set(name, `Unknown metric; registration refused: ${error}`);
+        else if (result.failure === undefined) registered.add(name);
       }
     }
-    const registered = names.filter((n) => !refused.has(n));
-    if (registered.length > 0)
-      this.options.log.info('opentsdb metric names registered', { metrics: registered });
-    if (refused.size > 0) {
-      this.options.log.warn('opentsdb metric registration failed', {
-        metrics: [...refused.keys()],
-        error: [...refused.values()][0]?.text,
-      });
+    const retry: Datapoint[] = [];
+    const rejected: RejectedPoint[] = [];
+    for (const point of points) {
+      const reason = refused.get(point.metric);
+      if (reason !== undefined) rejected.push({ point, reason });
+      else retry.push(point);
     }
-    return refused;
+    return failure === undefined ? { retry, rejected } : { retry, rejected, failure };
   }
 
-  private async backoff(failures: number, deadlineMs: number, reason: string): Promise<void> {
-    const delay = backoffDelay(failures, 100, 2000);
-    this.options.log.warn('opentsdb write failed', { error: reason, attempt: failures });
+  /**
+   * `/api/uid/assign` for `names`: those refused in a readable answer (never to be accepted), or `failure`
+   * when nothing is known to be registered. A name that "already exists" counts as registered.
+   */
+  private async assign(
+    names: string[],
+    deadlineMs: number,
+  ): Promise<{ refused: Map<string, string>; failure?: string }> {
+    const refused = new Map<string, string>();
+    const remaining = deadlineMs - this.now();
+    if (remaining < this.minRequestMs) return { refused, failure: 'no time left to register metric names' };
+    const timeoutMs = Math.min(this.options.timeoutMs, remaining);
+    const sent = await this.send(
+      this.assignUrl,
+      Buffer.from(JSON.stringify({ metric: names })),
+      HEADERS.identity,
+      timeoutMs,
+    );
+    if (sent.kind === 'blocked') return { refused, failure: 'OpenTSDB failing: metric names not registered' };
+    if (sent.kind === 'failed') {
+      this.log.warn('opentsdb metric registration failed', { metrics: names, error: sent.reason });
+      return { refused, failure: `OpenTSDB metric registration failed: ${sent.reason}` };
+    }
+    const errors = readAssignErrors(sent.answer);
+    if (errors === undefined) {
+      const failure = `OpenTSDB metric registration failed: HTTP ${sent.answer.status}`;
+      this.reportFailure(sent.admission, failure);
+      this.log.warn('opentsdb metric registration failed', { metrics: names, error: failure });
+      return { refused, failure };
+    }
+    this.reportSuccess(sent.admission);
+    for (const [name, error] of errors) if (!/already exists/i.test(error)) refused.set(name, error);
+    const registered = names.filter((n) => !refused.has(n));
+    if (registered.length > 0) this.log.info('opentsdb metric names registered', { metrics: registered });
+    if (refused.size > 0) {
+      this.log.warn('opentsdb metric registration refused', {
+        metrics: [...refused.keys()],
+        error: [...refused.values()][0],
+      });
+    }
+    return { refused };
+  }
+
+  /** Waits before the next attempt, unless the breaker is open: then the next attempt returns at once. */
+  private async backoff(attempt: number, deadlineMs: number): Promise<void> {
+    if (this.breaker.state !== 'closed') return;
+    const delay = backoffDelay(attempt, 100, 2000);
     const wait = Math.min(delay, Math.max(0, deadlineMs - this.now() - this.minRequestMs));
     if (wait > 0) await this.sleep(wait);
   }
 
   private logRejected(rejected: RejectedPoint[]): void {
     for (const { point, reason } of rejected.slice(0, 10)) {
-      this.options.log.error('opentsdb rejected datapoint', { datapoint: serializeDatapoint(point), reason });
+      this.log.error('opentsdb rejected datapoint', { datapoint: serializeDatapoint(point), reason });
     }
     if (rejected.length > 10) {
-      this.options.log.error('opentsdb rejected more datapoints', { more: rejected.length - 10 });
+      this.log.error('opentsdb rejected more datapoints', { more: rejected.length - 10 });
     }
   }
+}
+
+/**
+ * The failed points of a `details` answer, sorted by their reasons; undefined when the answer does not name
+ * every failed point among those sent (then nothing says which were stored).
+ */
+function sortFailures(
+  points: readonly Datapoint[],
+  put: Extract<PutAnswer, { kind: 'partial' }>,
+): SortedFailures | undefined {
+  // Several points may share a key (a run spooled twice and replayed in one request): each error takes one.
+  const byKey = new Map<string, Datapoint[]>();
+  for (const point of points) {
+    const key = pointKey(point.metric, point.timestamp, point.tags);
+    const same = byKey.get(key);
+    if (same) same.push(point);
+    else byKey.set(key, [point]);
+  }
+  const sorted: SortedFailures = { rejected: [], transient: [], unknownMetric: [] };
+  let matched = 0;
+  for (const error of put.errors) {
+    const point = byKey
+      .get(pointKey(error.metric ?? '', error.timestamp ?? Number.NaN, error.tags ?? {}))
+      ?.pop();
+    if (!point) continue;
+    matched++;
+    if (isUnknownMetricReason(error.reason)) sorted.unknownMetric.push(point);
+    else if (isFinalReason(error.reason)) sorted.rejected.push({ point, reason: error.reason });
+    else sorted.transient.push({ point, reason: error.reason });
+  }
+  return matched === put.failed ? sorted : undefined;
 }
 
 function pointKey(metric: string, timestamp: number, tags: Readonly<Record<string, string>>): string {
@@ -292,7 +454,8 @@ function pointKey(metric: string, timestamp: number, tags: Readonly<Record<strin
 function describeFailure(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'request timed out';
+    if (error.name === 'TimeoutError' || error.name === 'AbortError')
+      return `request timed out (${error.message})`;
     return code ? `${code}: ${error.message}` : error.message;
   }
   return String(error);

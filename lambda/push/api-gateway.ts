@@ -4,6 +4,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type InvocationTools, type LambdaHandler, wrapInvocation } from '../shared/invocation.js';
 import type { RejectionKind } from '../webhook/push-rejected.js';
+import { ANSWER_MARGIN_MS } from './push-limits.js';
 import type { PushOutcome, PushService } from './push-service.js';
 
 export type PushHandler = LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
@@ -45,9 +46,6 @@ export function answerFor(outcome: PushOutcome): PushAnswer {
 function deliveredBody(written: number, rejected: number): Record<string, unknown> {
   return rejected > 0 ? { datapoints: written, rejected } : { datapoints: written };
 }
-
-/** Time kept back from the Lambda's own limit so that the answer always goes out. */
-const ANSWER_MARGIN_MS = 1000;
 
 /**
  * The push Lambda's handler over a push service. The answer is due by the earlier of `writeBudgetMs` and

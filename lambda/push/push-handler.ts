@@ -39,7 +39,11 @@ export function createPushHandler(deps: PushHandlerDeps): PushHandler {
   });
   const sink =
     deps.sink ??
-    new OpenTsdbWriter(requireUrl(config.openTsdbUrl), { timeoutMs: config.openTsdbTimeoutMs, log: logger });
+    new OpenTsdbWriter(requireUrl(config.openTsdbUrl), {
+      timeoutMs: config.openTsdbTimeoutMs,
+      sync: config.openTsdbSync,
+      log: logger,
+    });
   const service = new PushService({
     tokenHashes: config.pushTokenHashes,
     metrics: config.metrics,

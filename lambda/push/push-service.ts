@@ -117,6 +117,7 @@ export class PushService {
     if (outcome.pending.length === 0) return { kind: 'written', ...delivery };
 
     deps.counters.add(MetricName.OpenTsdbErrors, 1);
+    if (outcome.unavailable) deps.counters.add(MetricName.OpenTsdbUnavailable, 1);
     const key = runKey(result, points[0]?.timestamp ?? receivedAtSeconds);
     if (deps.spool) {
       try {

@@ -19,6 +19,8 @@ export const MetricName = {
   DatapointsRejected: 'DatapointsRejected',
   UnknownNodes: 'UnknownNodes',
   OpenTsdbErrors: 'OpenTsdbErrors',
+  /** Pushes whose write found OpenTSDB failing or its circuit breaker open (their points were spooled). */
+  OpenTsdbUnavailable: 'OpenTsdbUnavailable',
   NodesFetched: 'NodesFetched',
   NodesWritten: 'NodesWritten',
   RefreshFailures: 'RefreshFailures',

@@ -8,6 +8,7 @@ import { httpApiEvent, lambdaContext } from '../../dev/lambda-shim.js';
 import type { LocalBridge } from '../../dev/local-bridge.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 import { readPushConfig } from '../../lambda/config.js';
+import { CircuitBreaker } from '../../lambda/opentsdb/circuit-breaker.js';
 import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
 import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
 import { createPushHandler } from '../../lambda/push/push-handler.js';
@@ -15,13 +16,16 @@ import { DEFAULT_WRITE_BUDGET_MS } from '../../lambda/push/push-limits.js';
 import { sha256Hex } from '../../lambda/push/push-token.js';
 import { createMetrics } from '../../lambda/shared/observability.js';
 import { replaySpool } from '../../lambda/spool/replay-spool.js';
+import { resetBreaker, untilProbeDue } from '../support/breaker.js';
 import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import { captureLog } from '../support/capture-log.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
 import { push } from '../support/push-client.js';
 
 const TOKEN = 'fault-test-token';
-const WRITE_BUDGET_MS = 3000;
+const WRITE_BUDGET_MS = 5000;
+/** Long enough that a loaded machine never times out a healthy request (which would open the breaker). */
+const OPENTSDB_TIMEOUT_MS = '2000';
 
 /** Datapoints per fixture with the v1 node list (as in push-path.test.ts). */
 const EXPECTED_TOTAL = 20 + 8 + 15 + 17 + 18 + 33;
@@ -40,14 +44,15 @@ describe('faults: the local bridge with its spool, against a strict OpenTSDB sta
   before(async () => {
     setup = await startBridgeWithStandIn(TOKEN, {
       WRITE_BUDGET_MS: String(WRITE_BUDGET_MS),
-      OPENTSDB_TIMEOUT_MS: '400',
+      OPENTSDB_TIMEOUT_MS,
     });
     ({ tsdb, bridge } = setup);
   });
   after(() => setup.close());
   beforeEach(async () => {
-    // Each scenario starts with OpenTSDB healthy and the spool empty.
+    // Each scenario starts with OpenTSDB healthy (its circuit breaker closed) and the spool empty.
     tsdb.fault = 'none';
+    resetBreaker(tsdb.url);
     await bridge.replayNow();
     tsdb.reset();
   });
@@ -63,6 +68,7 @@ describe('faults: the local bridge with its spool, against a strict OpenTSDB sta
     assert.equal((await bridge.spool!.heads()).length, 6);
 
     tsdb.fault = 'none';
+    await untilProbeDue(tsdb.url);
     const result = await bridge.replayNow();
     assert.equal(result?.replayed, 6);
     assert.equal(result?.depth, 0);
@@ -78,6 +84,7 @@ describe('faults: the local bridge with its spool, against a strict OpenTSDB sta
     assert.equal(reply.body.spooled, 33);
     assert.ok(elapsed < WRITE_BUDGET_MS + 500, `answered in ${elapsed} ms`);
     tsdb.fault = 'none';
+    await untilProbeDue(tsdb.url);
     await bridge.replayNow();
     assertEachPointOnce(tsdb, 33);
   });
@@ -99,7 +106,11 @@ describe('faults: the local bridge with its spool, against a strict OpenTSDB sta
     }
     tsdb.fault = 'none';
     // The first replay dies right after OpenTSDB took the first entry, before deleting it.
-    const writer = new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog() });
+    const writer = new OpenTsdbWriter(tsdb.url, {
+      timeoutMs: 5000,
+      log: captureLog(),
+      breaker: new CircuitBreaker(),
+    });
     let writes = 0;
     const dying = {
       async write(points: readonly Datapoint[], deadlineMs: number) {
@@ -116,7 +127,7 @@ describe('faults: the local bridge with its spool, against a strict OpenTSDB sta
     // The restarted process replays everything, the first entry again.
     const result = await replaySpool(
       bridge.spool!,
-      new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog() }),
+      new OpenTsdbWriter(tsdb.url, { timeoutMs: 5000, log: captureLog(), breaker: new CircuitBreaker() }),
       {
         deadlineMs: Date.now() + 10_000,
         log: captureLog(),
@@ -137,6 +148,7 @@ describe('faults: the local bridge with its spool, against a strict OpenTSDB sta
     assert.ok(partial?.stoppedBy);
     assert.ok((partial?.oldestAgeSeconds ?? -1) >= 0);
     tsdb.fault = 'none';
+    await untilProbeDue(tsdb.url);
     const done = await bridge.replayNow();
     assert.equal(done?.replayed, 2);
     assertEachPointOnce(tsdb, 15 + 17);
@@ -173,7 +185,7 @@ describe('faults: DynamoDB unreachable or silent', () => {
       OPENTSDB_URL: openTsdbUrl,
       PUSH_TOKEN_HASHES: sha256Hex(TOKEN),
       WRITE_BUDGET_MS: String(writeBudgetMs),
-      OPENTSDB_TIMEOUT_MS: '400',
+      OPENTSDB_TIMEOUT_MS,
     });
     const logger = new CapturingLogger({ serviceName: 'push' });
     const handler = createPushHandler({

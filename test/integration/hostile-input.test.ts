@@ -74,7 +74,7 @@ describe('hostile input corpus: local server → strict OpenTSDB stand-in', () =
     ]);
 
   before(async () => {
-    setup = await startBridgeWithStandIn(TOKEN, { OPENTSDB_TIMEOUT_MS: '1000' });
+    setup = await startBridgeWithStandIn(TOKEN);
     ({ tsdb, bridge } = setup);
   });
   after(() => setup?.close());

@@ -1,22 +1,42 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
+import {
+  type OpenTsdbFault,
+  OpenTsdbMessages,
+  type OpenTsdbStandIn,
+  startOpenTsdbStandIn,
+} from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
+import { CircuitBreaker, FIRST_PROBE_MS } from '../../lambda/opentsdb/circuit-breaker.js';
 import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
-import { httpPost } from '../../lambda/opentsdb/http-post.js';
+import { httpPost, type PostAnswer } from '../../lambda/opentsdb/http-post.js';
 import { MAX_BODY_BYTES } from '../../lambda/opentsdb/request-body.js';
-import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
+import { OpenTsdbWriter, type WriterOptions } from '../../lambda/opentsdb/writer.js';
 import { captureLog } from '../support/capture-log.js';
 
 const TS = 1795521852;
+/** Generous: a loaded machine must never make a request the test expects to succeed time out. */
+const PATIENT_MS = 10_000;
+/** For requests a test expects to hang: they fail whatever the machine's load. */
+const IMPATIENT_MS = 300;
 
-function points(n: number, metric = 'catchpoint.rtt.by_node'): Datapoint[] {
+function points(n: number, metric = 'catchpoint.rtt.by_node', timestamp = TS): Datapoint[] {
   return Array.from({ length: n }, (_, i) => ({
     metric,
-    timestamp: TS,
+    timestamp,
     value: i * 1.5,
     tags: { testid: String(90000 + (i % 50)), nodeid: String(i), city: `City_${(i * 7919) % 1000}` },
   }));
 }
+
+/** A breaker on a clock the test moves, so that probes are due when the test says, not after a sleep. */
+function movableBreaker() {
+  const clock = { now: Date.now() };
+  const breaker = new CircuitBreaker({ now: () => clock.now, random: () => 0 });
+  return { breaker, clock, probeNow: () => (clock.now += breaker.probeInMs) };
+}
+
+const puts = (tsdb: OpenTsdbStandIn) => tsdb.requests.filter((r) => r.path.startsWith('/api/put'));
+const assigns = (tsdb: OpenTsdbStandIn) => tsdb.requests.filter((r) => r.path.startsWith('/api/uid/assign'));
 
 describe('OpenTsdbWriter against the strict OpenTSDB stand-in', () => {
   let tsdb: OpenTsdbStandIn;
@@ -29,124 +49,350 @@ describe('OpenTsdbWriter against the strict OpenTSDB stand-in', () => {
     tsdb.fault = 'none';
   });
 
-  const writer = (log = captureLog(), timeoutMs = 1000) => new OpenTsdbWriter(tsdb.url, { timeoutMs, log });
+  /** A writer with its own breaker, so that one test's outage is not the next one's. */
+  const writer = (options: Partial<WriterOptions> = {}) =>
+    new OpenTsdbWriter(tsdb.url, {
+      timeoutMs: PATIENT_MS,
+      log: captureLog(),
+      breaker: new CircuitBreaker(),
+      ...options,
+    });
 
-  it('registers unknown metric names once, resends, and every point is stored', async () => {
+  it('registers an unknown metric name the bridge defines once, resends, and every point is stored', async () => {
     const w = writer();
-    const batch = [...points(3, 'catchpoint.test.first'), ...points(2, 'catchpoint.test.second')];
-    const out = await w.write(batch, Date.now() + 5000);
+    const batch = [
+      ...points(3, 'catchpoint.timing.dns'),
+      ...points(2, 'catchpoint.rtt.by_asn.90001'), // per-test naming
+    ];
+    const out = await w.write(batch, Date.now() + PATIENT_MS);
     assert.deepEqual(
-      { written: out.written, rejected: out.rejected.length, pending: out.pending.length },
-      {
-        written: 5,
-        rejected: 0,
-        pending: 0,
-      },
+      [out.written, out.rejected.length, out.pending.length, out.unavailable],
+      [5, 0, 0, false],
     );
     assert.equal(tsdb.points.length, 5);
-    assert.equal(tsdb.requests.filter((r) => r.path.startsWith('/api/uid/assign')).length, 1);
+    assert.equal(assigns(tsdb).length, 1);
     // A second write with the same names needs no registration.
-    await w.write(
-      points(2, 'catchpoint.test.first').map((p) => ({ ...p, timestamp: TS + 60 })),
-      Date.now() + 5000,
-    );
-    assert.equal(tsdb.requests.filter((r) => r.path.startsWith('/api/uid/assign')).length, 1);
+    await w.write(points(2, 'catchpoint.timing.dns', TS + 60), Date.now() + PATIENT_MS);
+    assert.equal(assigns(tsdb).length, 1);
     assert.deepEqual(tsdb.violations, []);
   });
 
-  it('sends a small body as it is, with Content-Length, never Expect, and reuses the connection', async () => {
-    const w = writer();
-    await w.write(points(10, 'catchpoint.test.headers'), Date.now() + 5000);
-    await w.write(
-      points(10, 'catchpoint.test.headers').map((p) => ({ ...p, timestamp: TS + 1 })),
-      Date.now() + 5000,
+  it('never asks /api/uid/assign for a name the bridge does not define; its points are rejected', async () => {
+    const log = captureLog();
+    const w = writer({ log });
+    const batch = [
+      ...points(2, 'catchpoint.timing.jitterish'),
+      ...points(1, 'sys.cpu.user'),
+      ...points(2, 'catchpoint.ping.packet_loss_pct'),
+    ];
+    const out = await w.write(batch, Date.now() + PATIENT_MS);
+    assert.equal(out.written, 2);
+    assert.deepEqual(
+      out.rejected.map((r) => r.point.metric),
+      ['catchpoint.timing.jitterish', 'catchpoint.timing.jitterish', 'sys.cpu.user'],
     );
-    const puts = tsdb.requests.filter((r) => r.path.startsWith('/api/put'));
-    assert.ok(puts.length >= 2);
-    for (const put of puts) {
-      assert.equal(put.path, '/api/put?details');
+    assert.match(out.rejected[0]!.reason, /not a metric name the bridge writes/);
+    assert.equal(out.pending.length, 0);
+    assert.equal(assigns(tsdb).length, 1, 'one registration, for the bridge name only');
+    assert.ok(!tsdb.knownMetrics.has('catchpoint.timing.jitterish'));
+    assert.ok(!tsdb.knownMetrics.has('sys.cpu.user'));
+    assert.ok(tsdb.knownMetrics.has('catchpoint.ping.packet_loss_pct'));
+    assert.ok(log.entries.some((e) => e.message === 'opentsdb rejected datapoint'));
+  });
+
+  it('sends each body as it is, with Content-Length, never Expect, with details and sync, and reuses the connection', async () => {
+    const w = writer({ timeoutMs: 4000 });
+    tsdb.knownMetrics.add('catchpoint.rtt.by_city');
+    await w.write(points(10, 'catchpoint.rtt.by_city'), Date.now() + PATIENT_MS);
+    await w.write(points(10, 'catchpoint.rtt.by_city', TS + 1), Date.now() + PATIENT_MS);
+    assert.equal(puts(tsdb).length, 2);
+    for (const put of puts(tsdb)) {
+      assert.equal(put.path, '/api/put?details&sync&sync_timeout=3750');
+      assert.deepEqual(put.flags, { details: true, summary: false, sync: true, syncTimeout: '3750' });
       assert.equal(put.headers['content-encoding'], undefined, 'a body within the limit is not compressed');
       assert.equal(put.headers['content-length'], String(put.bodyBytes));
       assert.equal(put.headers.expect, undefined);
       assert.equal(put.headers['transfer-encoding'], undefined);
     }
-    assert.equal(new Set(puts.map((r) => r.connection)).size, 1, 'keep-alive: one connection for all puts');
-  });
-
-  it('splits a large batch into bodies of at most 8192 compressed bytes', async () => {
-    tsdb.knownMetrics.add('catchpoint.test.big');
-    const many = points(5000, 'catchpoint.test.big');
-    const out = await writer().write(many, Date.now() + 20_000);
-    assert.equal(out.written, 5000);
-    assert.equal(tsdb.points.length, 5000);
-    const puts = tsdb.requests.filter((r) => r.path.startsWith('/api/put'));
-    assert.ok(puts.length > 1, 'needed more than one request');
-    assert.ok(puts.every((r) => r.bodyBytes <= MAX_BODY_BYTES && r.status === 200));
-    // Bodies that would be over the limit as JSON go gzipped, and then hold far more than 8192 bytes of JSON.
-    assert.ok(puts.every((r) => r.headers['content-encoding'] === 'gzip'));
-    assert.ok(puts.every((r) => (r.decodedBodyBytes ?? 0) > MAX_BODY_BYTES));
+    assert.equal(
+      new Set(puts(tsdb).map((r) => r.connection)).size,
+      1,
+      'keep-alive: one connection for all puts',
+    );
     assert.deepEqual(tsdb.violations, []);
   });
 
-  it('logs and counts points refused for good, and stores the rest of the batch', async () => {
-    tsdb.knownMetrics.add('catchpoint.test.mixed');
-    const log = captureLog();
-    const good = points(3, 'catchpoint.test.mixed');
-    const bad: Datapoint = {
-      metric: 'catchpoint.test.mixed',
-      timestamp: TS,
-      value: 1,
-      tags: { city: 'a,b' },
-    };
-    const out = await writer(log).write([...good, bad], Date.now() + 5000);
+  it('takes sync_timeout from the time left: never past the deadline', async () => {
+    tsdb.knownMetrics.add('catchpoint.rtt.by_isp');
+    const out = await writer({ timeoutMs: 60_000 }).write(
+      points(2, 'catchpoint.rtt.by_isp'),
+      Date.now() + 2000,
+    );
+    assert.equal(out.written, 2);
+    const syncTimeout = Number(puts(tsdb)[0]!.flags.syncTimeout);
+    assert.ok(syncTimeout > 0 && syncTimeout <= 2000 - 250, `sync_timeout=${syncTimeout} with 2 s left`);
+  });
+
+  it('OPENTSDB_SYNC=false: puts without sync (or sync_timeout)', async () => {
+    tsdb.knownMetrics.add('catchpoint.rtt.by_region');
+    const out = await writer({ sync: false }).write(
+      points(3, 'catchpoint.rtt.by_region'),
+      Date.now() + PATIENT_MS,
+    );
     assert.equal(out.written, 3);
-    assert.equal(out.rejected.length, 1);
-    assert.match(out.rejected[0]!.reason, /illegal character/);
+    assert.equal(puts(tsdb)[0]!.path, '/api/put?details');
+    assert.deepEqual(tsdb.violations, []);
+  });
+
+  it('without sync, points HBase fails are answered as stored and lost: the risk OPENTSDB_SYNC=false takes', async () => {
+    tsdb.knownMetrics.add('catchpoint.rtt.by_country');
+    tsdb.fault = 'storage';
+    const unsynced = await writer({ sync: false }).write(
+      points(3, 'catchpoint.rtt.by_country'),
+      Date.now() + PATIENT_MS,
+    );
+    assert.deepEqual(
+      [unsynced.written, unsynced.pending.length],
+      [3, 0],
+      'the writer is told they are stored',
+    );
+    assert.equal(tsdb.points.length, 0);
+    assert.equal(tsdb.lost.length, 3, 'only the TSD log knows');
+    // With sync, the same failure leaves them pending.
+    const synced = await writer().write(
+      points(3, 'catchpoint.rtt.by_country', TS + 60),
+      Date.now() + PATIENT_MS,
+    );
+    assert.deepEqual([synced.written, synced.pending.length, synced.unavailable], [0, 3, true]);
+    assert.equal(synced.rejected.length, 0);
+  });
+
+  it('splits a large batch into bodies of at most 8192 compressed bytes', async () => {
+    tsdb.knownMetrics.add('catchpoint.rtt.by_continent');
+    const many = points(5000, 'catchpoint.rtt.by_continent');
+    const out = await writer().write(many, Date.now() + 30_000);
+    assert.equal(out.written, 5000);
+    assert.equal(tsdb.points.length, 5000);
+    assert.ok(puts(tsdb).length > 1, 'needed more than one request');
+    assert.ok(puts(tsdb).every((r) => r.bodyBytes <= MAX_BODY_BYTES && r.status === 200));
+    // Bodies that would be over the limit as JSON go gzipped, and then hold far more than 8192 bytes of JSON;
+    // one that fits as JSON (the last, here) goes as it is.
+    const gzipped = puts(tsdb).filter((r) => r.headers['content-encoding'] === 'gzip');
+    assert.ok(gzipped.length >= puts(tsdb).length - 1);
+    assert.ok(gzipped.every((r) => (r.decodedBodyBytes ?? 0) > 4 * MAX_BODY_BYTES));
+    assert.deepEqual(tsdb.violations, []);
+  });
+
+  it("rejects points for OpenTSDB's validation reasons only, logs them, and stores the rest of the batch", async () => {
+    const metric = 'catchpoint.status.by_node';
+    tsdb.knownMetrics.add(metric);
+    const log = captureLog();
+    const good = points(3, metric);
+    const bad: Datapoint[] = [
+      { metric, timestamp: TS, value: 1, tags: { city: 'a,b' } },
+      { metric, timestamp: 0, value: 1, tags: { nodeid: '1' } },
+      { metric, timestamp: TS, value: 1, tags: {} },
+      {
+        metric,
+        timestamp: TS,
+        value: 1,
+        tags: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`k${i}`, 'v'])),
+      },
+    ];
+    const out = await writer({ log }).write([...good, ...bad], Date.now() + PATIENT_MS);
+    assert.equal(out.written, 3);
     assert.equal(out.pending.length, 0);
+    assert.equal(out.unavailable, false);
+    assert.deepEqual(
+      out.rejected.map((r) => r.reason.replace(/:.*/, '')),
+      ['Invalid tag value ("a,b")', 'Invalid timestamp', 'Missing tags', 'Too many tags'],
+    );
     assert.equal(tsdb.points.length, 3);
-    const logged = log.entries.find((e) => e.message === 'opentsdb rejected datapoint');
-    assert.ok(logged, 'the rejection is logged');
-    assert.match(String(logged.attributes.datapoint), /a,b/);
-    assert.match(String(logged.attributes.reason), /illegal character/);
+    const logged = log.entries.filter((e) => e.message === 'opentsdb rejected datapoint');
+    assert.equal(logged.length, 4);
+    assert.match(String(logged[0]!.attributes.datapoint), /a,b/);
   });
 
-  it('retries throttling and server errors until the points are in', async () => {
-    tsdb.knownMetrics.add('catchpoint.test.retry');
-    tsdb.failNext(1, 'throttle');
-    tsdb.failNext(1, '500');
-    tsdb.failNext(1, 'storage');
-    const out = await writer().write(points(4, 'catchpoint.test.retry'), Date.now() + 8000);
-    assert.equal(out.written, 4);
-    assert.equal(out.pending.length, 0);
-    assert.equal(tsdb.points.length, 4);
+  it('a request refused whole (400 without details) leaves its points pending, not unavailable, the breaker closed', async () => {
+    tsdb.knownMetrics.add('catchpoint.rtt.by_node');
+    const breaker = new CircuitBreaker();
+    // A body OpenTSDB cannot take as a whole: an empty array.
+    const emptied = (url: URL, _body: Buffer, headers: Record<string, string>, timeoutMs: number) =>
+      httpPost(url, Buffer.from('[]'), { 'Content-Type': headers['Content-Type']! }, timeoutMs);
+    const out = await writer({ breaker, post: emptied }).write(points(3), Date.now() + PATIENT_MS);
+    assert.deepEqual(
+      [out.written, out.rejected.length, out.pending.length, out.unavailable],
+      [0, 0, 3, false],
+    );
+    assert.match(out.lastError ?? '', /refused the request: HTTP 400: No datapoints found in content/);
+    assert.equal(breaker.state, 'closed');
+    assert.equal(puts(tsdb).length, 1, 'not sent again: it would be refused again');
   });
 
-  it('gives the points back as pending when OpenTSDB stays down past the deadline', async () => {
-    tsdb.knownMetrics.add('catchpoint.test.down');
-    tsdb.fault = 'down';
-    const started = Date.now();
-    const out = await writer().write(points(4, 'catchpoint.test.down'), started + 1500);
-    assert.equal(out.written, 0);
-    assert.equal(out.pending.length, 4);
-    assert.ok(out.lastError);
-    assert.ok(Date.now() - started < 2500, 'returns by the deadline');
+  it('a transient reason on some points while others are stored: those are resent, the breaker stays closed', async () => {
+    const sent: string[] = [];
+    const p = points(2);
+    const answers: PostAnswer[] = [
+      {
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          success: 1,
+          failed: 1,
+          errors: [
+            { datapoint: { ...p[1], value: String(p[1]!.value) }, error: OpenTsdbMessages.unseenException },
+          ],
+        }),
+      },
+      { status: 200, contentType: 'application/json', body: '{"success":1,"failed":0,"errors":[]}' },
+    ];
+    const breaker = new CircuitBreaker();
+    const w = writer({
+      breaker,
+      sleep: async () => {},
+      post: async (_url, body) => {
+        sent.push(body.toString());
+        return answers.shift()!;
+      },
+    });
+    const out = await w.write(p, Date.now() + PATIENT_MS);
+    assert.deepEqual([out.written, out.rejected.length, out.pending.length], [2, 0, 0]);
+    assert.equal(sent.length, 2);
+    assert.equal(JSON.parse(sent[1]!).length, 1, 'only the failed point went again');
+    assert.equal(breaker.state, 'closed');
   });
 
-  it('bounds a hanging request by its timeout and by the deadline', async () => {
-    tsdb.knownMetrics.add('catchpoint.test.hang');
+  it('a reset on a reused keep-alive connection is sent again, without opening the breaker', async () => {
+    tsdb.knownMetrics.add('catchpoint.rtt.by_node');
+    const breaker = new CircuitBreaker();
+    const w = writer({ breaker });
+    assert.equal((await w.write(points(1), Date.now() + PATIENT_MS)).written, 1);
+    tsdb.failNext(1, 'down');
+    const out = await w.write(points(2, 'catchpoint.rtt.by_node', TS + 60), Date.now() + PATIENT_MS);
+    assert.equal(out.written, 2);
+    assert.equal(breaker.state, 'closed');
+    assert.deepEqual(
+      puts(tsdb).map((r) => r.outcome),
+      ['answered', 'destroyed', 'answered'],
+    );
+  });
+});
+
+describe('OpenTsdbWriter when OpenTSDB fails: nothing rejected, everything pending, the breaker open', () => {
+  let tsdb: OpenTsdbStandIn;
+  before(async () => {
+    tsdb = await startOpenTsdbStandIn({ knownMetrics: ['catchpoint.rtt.by_node'] });
+  });
+  after(() => tsdb.close());
+  beforeEach(async () => {
+    await tsdb.acceptConnections();
+    tsdb.reset();
+  });
+
+  /** Each way OpenTSDB fails, and what the write's `lastError` says of it. */
+  const failures: Array<{ name: string; fault: OpenTsdbFault | 'refused'; says: RegExp; stored?: boolean }> =
+    [
+      { name: 'connection refused', fault: 'refused', says: /ECONNREFUSED/ },
+      { name: 'connection reset', fault: 'down', says: /ECONNRESET|socket hang up/ },
+      { name: 'no answer (timeout)', fault: 'hang', says: /timed out/ },
+      { name: 'a 500', fault: '500', says: /^OpenTSDB answered HTTP 500: Unexpected exception$/ },
+      { name: 'an empty 200', fault: 'empty-200', says: /HTTP 200 with an empty body/ },
+      { name: 'an HTML 200', fault: 'html-200', says: /HTTP 200 with a body that is not JSON/ },
+      {
+        name: 'counts that do not add up',
+        fault: 'miscount',
+        says: /success 4 and failed 0 of 3/,
+        stored: true,
+      },
+      { name: 'a reason nobody has seen', fault: 'unknown-reason', says: /IllegalStateException/ },
+      { name: 'HBase failing (sync)', fault: 'storage', says: /Storage exception: / },
+      { name: 'HBase stalled (sync_timeout)', fault: 'stall', says: /Write timedout|timed out/ },
+      { name: 'throttling', fault: 'throttle', says: /Please throttle/ },
+    ];
+
+  for (const { name, fault, says, stored } of failures) {
+    it(`${name}: pending and unavailable; the next write asks nothing; the first success after recovery closes it`, async () => {
+      const { breaker, probeNow } = movableBreaker();
+      const log = captureLog();
+      const failing = new OpenTsdbWriter(tsdb.url, { timeoutMs: IMPATIENT_MS, log, breaker });
+      if (fault === 'refused') await tsdb.refuseConnections();
+      else tsdb.fault = fault;
+
+      const out = await failing.write(points(3), Date.now() + PATIENT_MS);
+      assert.deepEqual(
+        [out.written, out.rejected.length, out.pending.length, out.unavailable],
+        [0, 0, 3, true],
+      );
+      assert.match(out.lastError ?? '', says);
+      assert.equal(breaker.state, 'open');
+      assert.ok(log.entries.some((e) => e.message === 'opentsdb circuit opened'));
+      const requests = tsdb.requests.length;
+
+      // While open, a write returns at once: OpenTSDB is not asked.
+      const refused = await failing.write(
+        points(3, 'catchpoint.rtt.by_node', TS + 60),
+        Date.now() + PATIENT_MS,
+      );
+      assert.deepEqual([refused.written, refused.pending.length, refused.unavailable], [0, 3, true]);
+      assert.match(refused.lastError ?? '', /not asked before the next probe/);
+      assert.equal(tsdb.requests.length, requests);
+
+      // OpenTSDB is back: the next write once the probe is due goes through and closes the breaker.
+      await tsdb.acceptConnections();
+      tsdb.fault = 'none';
+      probeNow();
+      const healthy = new OpenTsdbWriter(tsdb.url, { timeoutMs: PATIENT_MS, log, breaker });
+      const recovered = await healthy.write([...out.pending, ...refused.pending], Date.now() + PATIENT_MS);
+      assert.deepEqual([recovered.written, recovered.pending.length, recovered.rejected.length], [6, 0, 0]);
+      assert.equal(breaker.state, 'closed');
+      assert.ok(log.entries.some((e) => e.message === 'opentsdb circuit closed'));
+      assert.equal(tsdb.points.length, 6);
+      assert.equal(
+        tsdb.duplicates,
+        stored ? 3 : 0,
+        'points stored during the failure are rewritten identically',
+      );
+      assert.deepEqual(tsdb.violations, []);
+    });
+  }
+
+  it('one probe at a time: concurrent writes while it runs return at once; its failure doubles the wait', async () => {
+    const { breaker, probeNow } = movableBreaker();
+    const w = new OpenTsdbWriter(tsdb.url, { timeoutMs: IMPATIENT_MS, log: captureLog(), breaker });
     tsdb.fault = 'hang';
-    const started = Date.now();
-    const out = await writer(captureLog(), 400).write(points(2, 'catchpoint.test.hang'), started + 1200);
-    assert.equal(out.pending.length, 2);
-    assert.match(out.lastError ?? '', /timed out/);
-    assert.ok(Date.now() - started < 2000, 'returns by the deadline');
+    await w.write(points(1), Date.now() + PATIENT_MS);
+    assert.equal(breaker.state, 'open');
+    probeNow();
+    const before = puts(tsdb).length;
+    const order: string[] = [];
+    const writes = Array.from({ length: 5 }, (_, i) =>
+      w.write(points(1, 'catchpoint.rtt.by_node', TS + i), Date.now() + PATIENT_MS).then((out) => {
+        order.push(out.lastError?.includes('not asked') ? 'refused' : 'probe');
+        return out;
+      }),
+    );
+    const outcomes = await Promise.all(writes);
+    assert.equal(puts(tsdb).length - before, 1, 'one request reached OpenTSDB');
+    assert.deepEqual(
+      order,
+      ['refused', 'refused', 'refused', 'refused', 'probe'],
+      'the others did not wait for it',
+    );
+    assert.ok(outcomes.every((o) => o.unavailable && o.pending.length === 1));
+    assert.equal(breaker.state, 'open');
+    assert.equal(breaker.probeInMs, 2 * FIRST_PROBE_MS);
   });
 
-  it('a refused connection is retried, then reported', async () => {
-    const closed = new OpenTsdbWriter('http://127.0.0.1:9', { timeoutMs: 200, log: captureLog() });
-    const out = await closed.write(points(1), Date.now() + 600);
-    assert.equal(out.pending.length, 1);
-    assert.match(out.lastError ?? '', /ECONNREFUSED/);
+  it('without a breaker (the old behaviour), a write retries until its deadline', async () => {
+    tsdb.fault = 'down';
+    const w = new OpenTsdbWriter(tsdb.url, {
+      timeoutMs: IMPATIENT_MS,
+      log: captureLog(),
+      breaker: CircuitBreaker.disabled(),
+    });
+    const out = await w.write(points(1), Date.now() + 3000);
+    assert.deepEqual([out.pending.length, out.unavailable], [1, true]);
+    assert.ok(puts(tsdb).length >= 3, `kept trying (${puts(tsdb).length} requests)`);
   });
 });
 
@@ -156,43 +402,77 @@ describe('OpenTsdbWriter when registering metric names fails', () => {
     tsdb = await startOpenTsdbStandIn();
   });
   after(() => tsdb.close());
+  beforeEach(() => tsdb.reset());
 
-  /** The real HTTP client, except that the first `failures` calls to /api/uid/assign fail to connect. */
-  function failingAssign(failures: number) {
-    let left = failures;
-    return (url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number) => {
-      if (url.pathname === '/api/uid/assign' && left-- > 0) {
-        return Promise.reject(Object.assign(new Error('connect ECONNRESET'), { code: 'ECONNRESET' }));
-      }
-      return httpPost(url, body, headers, timeoutMs);
-    };
+  /** The real HTTP client, except for /api/uid/assign, answered by `assign` while it returns an answer. */
+  function withAssign(assign: () => Promise<PostAnswer> | undefined) {
+    return (url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number) =>
+      (url.pathname === '/api/uid/assign' ? assign() : undefined) ?? httpPost(url, body, headers, timeoutMs);
   }
 
-  it('a registration that fails once is tried again, and every point gets in', async () => {
-    tsdb.reset();
+  it('a registration that fails (connection reset) leaves the points pending, never rejected, until OpenTSDB answers', async () => {
+    const { breaker, probeNow } = movableBreaker();
+    let fail = true;
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
     const writer = new OpenTsdbWriter(tsdb.url, {
-      timeoutMs: 1000,
+      timeoutMs: PATIENT_MS,
       log: captureLog(),
-      post: failingAssign(1),
+      breaker,
+      post: withAssign(() => (fail ? Promise.reject(reset) : undefined)),
     });
-    const out = await writer.write(points(3, 'catchpoint.test.assign_once'), Date.now() + 5000);
-    assert.deepEqual([out.written, out.rejected.length, out.pending.length], [3, 0, 0]);
-    assert.equal(tsdb.points.length, 3);
+    const metric = 'catchpoint.traceroute.hops';
+    const out = await writer.write(points(2, metric), Date.now() + PATIENT_MS);
+    assert.deepEqual(
+      [out.written, out.rejected.length, out.pending.length, out.unavailable],
+      [0, 0, 2, true],
+    );
+    assert.match(out.lastError ?? '', /not asked|registration failed/);
+    fail = false;
+    probeNow();
+    const later = await writer.write(out.pending, Date.now() + PATIENT_MS);
+    assert.deepEqual([later.written, later.rejected.length], [2, 0]);
+    assert.ok(tsdb.knownMetrics.has(metric));
   });
 
-  it('a registration that keeps failing leaves the points pending, never rejected', async () => {
-    tsdb.reset();
+  it('a name OpenTSDB refuses to register is rejected, once registration has failed for good', async () => {
+    const metric = 'catchpoint.traceroute.rtt_avg';
+    const refusal: PostAnswer = {
+      status: 400,
+      contentType: 'application/json',
+      body: JSON.stringify({
+        metric: {},
+        metric_errors: { [metric]: 'UID assignment refused by the operator' },
+      }),
+    };
     const writer = new OpenTsdbWriter(tsdb.url, {
-      timeoutMs: 1000,
+      timeoutMs: PATIENT_MS,
       log: captureLog(),
-      post: failingAssign(Number.POSITIVE_INFINITY),
+      breaker: new CircuitBreaker(),
+      post: withAssign(() => Promise.resolve(refusal)),
     });
-    const out = await writer.write(points(2, 'catchpoint.test.assign_never'), Date.now() + 800);
-    assert.deepEqual([out.written, out.rejected.length, out.pending.length], [0, 0, 2]);
-    assert.match(out.lastError ?? '', /registration failed/);
-    // Once OpenTSDB registers names again, the same writer gets them in.
-    const healthy = new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog() });
-    const later = await healthy.write(out.pending, Date.now() + 5000);
-    assert.equal(later.written, 2);
+    const out = await writer.write(points(2, metric), Date.now() + PATIENT_MS);
+    assert.deepEqual(
+      [out.written, out.rejected.length, out.pending.length, out.unavailable],
+      [0, 2, 0, false],
+    );
+    assert.match(out.rejected[0]!.reason, /registration refused: UID assignment refused/);
+  });
+
+  it('a name registered and still unknown waits like any transient failure, never rejected', async () => {
+    const metric = 'catchpoint.traceroute.packet_loss_pct';
+    // Registration claims success, but the put keeps saying unknown metric.
+    const fake: PostAnswer = { status: 200, contentType: 'application/json', body: '{"metric":{}}' };
+    const writer = new OpenTsdbWriter(tsdb.url, {
+      timeoutMs: PATIENT_MS,
+      log: captureLog(),
+      breaker: new CircuitBreaker(),
+      post: withAssign(() => Promise.resolve(fake)),
+    });
+    const out = await writer.write(points(1, metric), Date.now() + 1500);
+    assert.deepEqual(
+      [out.written, out.rejected.length, out.pending.length, out.unavailable],
+      [0, 0, 1, false],
+    );
+    assert.match(out.lastError ?? '', /still reports .* unknown after registering it/);
   });
 });

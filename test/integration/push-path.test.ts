@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { pushFixture, pushFixtureNames } from '../../dev/fixtures.js';
 import { type LocalBridge, startLocalBridge } from '../../dev/local-bridge.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
+import { resetBreaker, untilProbeDue } from '../support/breaker.js';
 import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
 import {
@@ -38,6 +39,7 @@ describe('push path: local server → dynalite node table → strict OpenTSDB st
   beforeEach(() => {
     tsdb.reset();
     tsdb.fault = 'none';
+    resetBreaker(tsdb.url);
   });
 
   /** `null` sends no token at all. */
@@ -157,6 +159,7 @@ describe('push path: local server → dynalite node table → strict OpenTSDB st
     assert.equal((await bridge.spool!.heads()).length, 1);
 
     tsdb.fault = 'none';
+    await untilProbeDue(tsdb.url);
     const result = await bridge.replayNow();
     assert.equal(result?.replayed, 1);
     assert.equal(result?.depth, 0);

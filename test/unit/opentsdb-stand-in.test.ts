@@ -640,18 +640,115 @@ describe('OpenTSDB stand-in: faults', () => {
     assert.deepEqual(tsdb.violations, []);
   });
 
-  it('storage: "Storage exception" per point; 200 with failed>0 under sync, 400 otherwise', async (t) => {
+  it('storage: a sync put is told "Storage exception: …" per point (a 200); without sync they are lost silently', async (t) => {
     const tsdb = await start(t);
     tsdb.fault = 'storage';
     const synced = await post(tsdb, '/api/put?sync&details', [point(), point({ timestamp: TS + 60 })]);
     assert.equal(synced.status, 200);
     const summary = json<PutSummary>(synced);
     assert.deepEqual([summary.success, summary.failed], [0, 2]);
-    assert.equal(summary.errors![0]!.error, 'Storage exception');
-    const unsynced = await post(tsdb, '/api/put?summary', point());
-    assert.equal(unsynced.status, 400);
-    assert.deepEqual(json(unsynced), { success: 0, failed: 1 });
+    assert.equal(summary.errors![0]!.error, OpenTsdbMessages.storage);
+    assert.match(summary.errors![0]!.error, /^Storage exception: /);
+    assert.equal(tsdb.rejected.length, 2);
+    // Without sync the TSD answers once the points are queued: success, and nothing stored.
+    const unsynced = await post(tsdb, '/api/put?summary', point({ timestamp: TS + 120 }));
+    assert.equal(unsynced.status, 200);
+    assert.deepEqual(json(unsynced), { success: 1, failed: 0 });
+    assert.equal((await post(tsdb, '/api/put', point({ timestamp: TS + 180 }))).status, 204);
     assert.equal(tsdb.points.length, 0);
+    assert.deepEqual(
+      tsdb.lost.map((l) => [l.datapoint.timestamp, l.error]),
+      [
+        [TS + 120, OpenTsdbMessages.storage],
+        [TS + 180, OpenTsdbMessages.storage],
+      ],
+      "only the TSD log (the stand-in's `lost`) knows",
+    );
+    assert.equal(tsdb.rejected.length, 2, 'the lost points were never reported');
+  });
+
+  it('stall: a sync put is told "Write timedout" when its sync_timeout has passed; without sync the points are lost', async (t) => {
+    const tsdb = await start(t);
+    tsdb.fault = 'stall';
+    const started = Date.now();
+    const synced = await post(tsdb, '/api/put?details&sync&sync_timeout=300', [
+      point(),
+      point({ timestamp: TS + 60 }),
+    ]);
+    assert.ok(Date.now() - started >= 290, 'answered once sync_timeout has passed');
+    assert.equal(synced.status, 400);
+    const summary = json<PutSummary & { timeouts: number }>(synced);
+    assert.deepEqual([summary.success, summary.failed, summary.timeouts], [0, 2, 2]);
+    assert.deepEqual(
+      summary.errors!.map((e) => e.error),
+      [OpenTsdbMessages.writeTimedOut, OpenTsdbMessages.writeTimedOut],
+    );
+    // sync without sync_timeout waits for the storage: forever.
+    await assert.rejects(post(tsdb, '/api/put?details&sync', point(), { signal: AbortSignal.timeout(300) }), {
+      name: 'TimeoutError',
+    });
+    assert.equal(tsdb.requests[1]!.outcome, 'hung');
+    const unsynced = await post(tsdb, '/api/put?details', point({ timestamp: TS + 120 }));
+    assert.equal(unsynced.status, 200);
+    assert.deepEqual(json(unsynced), { success: 1, failed: 0, errors: [] });
+    assert.equal(tsdb.points.length, 0);
+    assert.equal(tsdb.lost.length, 1);
+    assert.deepEqual(tsdb.violations, []);
+  });
+
+  it('empty-200 and html-200: a 200 that is no put summary, and nothing stored', async (t) => {
+    const tsdb = await start(t);
+    tsdb.failNext(1, 'empty-200');
+    tsdb.failNext(1, 'html-200');
+    const empty = await post(tsdb, '/api/put?details&sync', point());
+    assert.deepEqual([empty.status, empty.text], [200, '']);
+    const html = await post(tsdb, '/api/put?details&sync', point());
+    assert.equal(html.status, 200);
+    assert.match(html.contentType ?? '', /text\/html/);
+    assert.match(html.text, /^<!DOCTYPE html>.*Service Unavailable/);
+    assert.equal(tsdb.points.length, 0);
+  });
+
+  it('unknown-reason: every valid point refused with an exception text nobody has seen', async (t) => {
+    const tsdb = await start(t);
+    tsdb.fault = 'unknown-reason';
+    for (const path of ['/api/put?details&sync', '/api/put?details']) {
+      const answer = await post(tsdb, path, [point(), point({ metric: 'bad metric' })]);
+      assert.equal(answer.status, 400);
+      const summary = json<PutSummary>(answer);
+      assert.deepEqual(
+        summary.errors!.map((e) => e.error),
+        [
+          OpenTsdbMessages.unseenException,
+          OpenTsdbMessages.illegalCharacter('metric name', 'bad metric', ' '),
+        ],
+      );
+    }
+    assert.equal(tsdb.points.length, 0);
+  });
+
+  it('miscount: stores every point but counts one success more than was sent', async (t) => {
+    const tsdb = await start(t);
+    tsdb.fault = 'miscount';
+    const answer = await post(tsdb, '/api/put?details&sync', [point(), point({ timestamp: TS + 60 })]);
+    assert.equal(answer.status, 200);
+    assert.deepEqual(json(answer), { success: 3, failed: 0, errors: [] });
+    assert.equal(tsdb.points.length, 2);
+  });
+
+  it('refuseConnections: connecting fails with ECONNREFUSED until acceptConnections, on the same URL', async (t) => {
+    const tsdb = await start(t);
+    const url = tsdb.url;
+    assert.equal((await post(tsdb, '/api/put', point())).status, 204);
+    await tsdb.refuseConnections();
+    await assert.rejects(post(tsdb, '/api/put', point()), (error: Error) => {
+      assert.equal((error.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+      return true;
+    });
+    await tsdb.acceptConnections();
+    assert.equal(tsdb.url, url);
+    assert.equal((await post(tsdb, '/api/put', point({ timestamp: TS + 60 }))).status, 204);
+    assert.equal(tsdb.points.length, 2);
   });
 
   it('failNext: fails only the next N put requests, then recovers; uid/assign is out of scope', async (t) => {

@@ -54,6 +54,25 @@ describe('configuration', () => {
     );
     assert.throws(() => readReplayConfig({}), ConfigError);
   });
+  it('reads OPENTSDB_SYNC for push and replay: true unless "false"', () => {
+    assert.equal(readPushConfig(base).openTsdbSync, true);
+    assert.equal(readPushConfig({ ...base, OPENTSDB_SYNC: 'false' }).openTsdbSync, false);
+    assert.equal(readPushConfig({ ...base, OPENTSDB_SYNC: ' TRUE ' }).openTsdbSync, true);
+    const replay = { SPOOL_TABLE: 'spool', OPENTSDB_URL: 'http://tsdb.internal:4242' };
+    assert.equal(readReplayConfig(replay).openTsdbSync, true);
+    assert.equal(readReplayConfig({ ...replay, OPENTSDB_SYNC: 'False' }).openTsdbSync, false);
+    assert.throws(
+      () => readPushConfig({ ...base, OPENTSDB_SYNC: 'no' }),
+      /OPENTSDB_SYNC must be true or false/,
+    );
+  });
+  it('keeps WRITE_BUDGET_MS within the push function limit', () => {
+    assert.equal(readPushConfig({ ...base, WRITE_BUDGET_MS: '14000' }).writeBudgetMs, 14_000);
+    assert.throws(
+      () => readPushConfig({ ...base, WRITE_BUDGET_MS: '14001' }),
+      /WRITE_BUDGET_MS must be at most 14000/,
+    );
+  });
   it('never echoes a token pasted where a hash belongs', () => {
     assert.throws(
       () => parseTokenHashes('my-plain-secret-token'),
