@@ -53,6 +53,8 @@ export interface LocalBridgeOptions {
   printSink?: DatapointSink;
   /** Overrides of the Catchpoint client's defaults (the tests' stand-in). */
   catchpointClient?: Partial<CatchpointClientOptions>;
+  /** Where each push's one line goes (lambda/push/push-record.ts); stdout by default. */
+  emitPushRecord?: (line: string) => void;
 }
 
 export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {}): Promise<LocalBridge> {
@@ -99,7 +101,7 @@ export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {
       config,
       dynamo: dynamo.client,
       logger,
-      metrics: createMetrics('push'),
+      emit: options.emitPushRecord,
       sink: openTsdbUrl ? undefined : (options.printSink ?? new PrintingSink()),
     });
     const server = await startLocalServer({ port, host: env.HOST?.trim() || '127.0.0.1', handler });

@@ -51,7 +51,15 @@ export interface BridgeContext {
   pushReservedConcurrency: number;
   /** false sets OPENTSDB_SYNC=false on push and replay, for an OpenTSDB that cannot confirm storage. */
   openTsdbSync: boolean;
+  /**
+   * The push function's system log level. WARN drops Lambda's START and REPORT lines, about as many bytes
+   * per push as the push's own line (docs/cost.md); Lambda's Duration, Errors and Throttles metrics remain.
+   */
+  pushSystemLogLevel: SystemLogLevel;
 }
+
+export const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'] as const;
+export type SystemLogLevel = (typeof SYSTEM_LOG_LEVELS)[number];
 
 /**
  * The made-up VPC of README's example synth. The network values have no defaults (a synth
@@ -74,6 +82,7 @@ export const CONTEXT_DEFAULTS = {
   pushBurstLimit: 2000,
   pushReservedConcurrency: 500,
   openTsdbSync: true,
+  pushSystemLogLevel: 'WARN',
 } as const;
 
 /** The values of CloudWatch Logs' retention setting (days). */
@@ -216,6 +225,12 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
     CONTEXT_DEFAULTS.pushReservedConcurrency,
   );
   const openTsdbSync = reader.boolean('openTsdbSync', CONTEXT_DEFAULTS.openTsdbSync);
+  const levelRaw =
+    reader.optional('pushSystemLogLevel')?.toUpperCase() ?? CONTEXT_DEFAULTS.pushSystemLogLevel;
+  if (!(SYSTEM_LOG_LEVELS as readonly string[]).includes(levelRaw)) {
+    problems.push(`pushSystemLogLevel must be one of ${SYSTEM_LOG_LEVELS.join(', ')}, got "${levelRaw}"`);
+  }
+  const pushSystemLogLevel = levelRaw as SystemLogLevel;
 
   if (problems.length > 0) throw new BridgeContextError(problems);
   return {
@@ -241,6 +256,7 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
     pushBurstLimit,
     pushReservedConcurrency,
     openTsdbSync,
+    pushSystemLogLevel,
   };
 }
 

@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, type ServiceName } from '../lambda/shared/observability.js';
+import type { SystemLogLevel } from './bridge-context.js';
 import { BUNDLE_ALIASES, ESBUILD_TARGET, MAIN_FIELDS } from './bundling.js';
 import { FunctionRole } from './function-role.js';
 
@@ -41,6 +42,8 @@ export interface BridgeFunctionProps {
   network?: FunctionNetwork;
   /** Concurrency reserved for (and capping) this function; omit to share the account's unreserved pool. */
   reservedConcurrency?: number;
+  /** Lambda's own START/REPORT lines are written at INFO: WARN drops them. Default INFO. */
+  systemLogLevel?: SystemLogLevel;
   /** Asynchronous invocations (schedules): retries after a function error, and where failed events go. */
   retryAttempts?: number;
   maxEventAge?: Duration;
@@ -92,7 +95,7 @@ export class BridgeFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel[props.systemLogLevel ?? 'INFO'],
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.service,

@@ -39,7 +39,11 @@ export const ALARM_THRESHOLDS = {
   spoolOldestAgeSeconds: 900,
 } as const;
 
-/** A metric a bridge function publishes (EMF, dimension `service`). */
+/**
+ * A metric a bridge function publishes (EMF). Refresh and replay publish with the dimension `service`; the
+ * push function's metrics have none: they ride in its one log line per push, held to 300 bytes
+ * (lambda/push/push-record.ts).
+ */
 export function bridgeMetric(
   service: ServiceName,
   metricName: MetricNameValue,
@@ -48,7 +52,7 @@ export function bridgeMetric(
   return new cw.Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
-    dimensionsMap: { service },
+    dimensionsMap: service === 'push' ? undefined : { service },
     statistic: options.statistic ?? cw.Stats.SUM,
     period: options.period ?? FIVE_MINUTES,
     label: options.label,
@@ -234,7 +238,11 @@ export class BridgeMonitoring extends Construct {
       new cw.GraphWidget({ title, left, right, width: 8, height: 6 });
     this.dashboard.addWidgets(
       graph('Pushes', [
-        graphMetric('push', MetricName.Pushes),
+        // Every accepted push reports DatapointsWritten (0 when none were), so its count is the pushes'.
+        bridgeMetric('push', MetricName.DatapointsWritten, {
+          statistic: cw.Stats.SAMPLE_COUNT,
+          label: 'Pushes (push)',
+        }),
         graphMetric('push', MetricName.PushesRejected),
         graphMetric('push', MetricName.PushesSpooled),
         graphMetric('push', MetricName.PushesFailed),

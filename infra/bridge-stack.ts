@@ -98,6 +98,7 @@ export class BridgeStack extends Stack {
       rateLimit: ctx.pushRateLimit,
       burstLimit: ctx.pushBurstLimit,
       reservedConcurrency: ctx.pushReservedConcurrency,
+      systemLogLevel: ctx.pushSystemLogLevel,
       logRetention,
     });
 

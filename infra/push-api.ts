@@ -10,6 +10,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DEFAULT_WRITE_BUDGET_MS, PUSH_TIMEOUT_SECONDS } from '../lambda/push/push-limits.js';
+import type { SystemLogLevel } from './bridge-context.js';
 import { BridgeFunction, type FunctionNetwork } from './bridge-function.js';
 
 /**
@@ -38,6 +39,8 @@ export interface PushApiProps {
   burstLimit: number;
   /** The push function's reserved concurrency (docs/capacity.md). */
   reservedConcurrency: number;
+  /** WARN (the default) drops Lambda's START and REPORT lines: docs/cost.md. */
+  systemLogLevel: SystemLogLevel;
   logRetention: logs.RetentionDays;
 }
 
@@ -63,6 +66,7 @@ export class PushApi extends apigwv2.HttpApi {
       // Its share of the account's concurrency, so a slow OpenTSDB cannot starve replay and refresh; pushes
       // beyond it are throttled by Lambda, which API Gateway answers 500 (Catchpoint retries; alarmed).
       reservedConcurrency: props.reservedConcurrency,
+      systemLogLevel: props.systemLogLevel,
       environment: {
         OPENTSDB_URL: props.openTsdbUrl,
         PUSH_TOKEN_HASHES: props.pushTokenHashes.join(','),

@@ -2,11 +2,10 @@
 // configuration fails the cold start, not a push.
 import { readPushConfig } from './config.js';
 import { createPushHandler, pushDynamoClient } from './push/push-handler.js';
-import { createLogger, createMetrics } from './shared/observability.js';
+import { createLogger } from './shared/observability.js';
 
 export const handler = createPushHandler({
   config: readPushConfig(process.env),
   dynamo: pushDynamoClient(),
   logger: createLogger('push'),
-  metrics: createMetrics('push'),
 });

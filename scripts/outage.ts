@@ -24,7 +24,6 @@ import { OpenTsdbWriter } from '../lambda/opentsdb/writer.js';
 import { createPushHandler, type PushHandler } from '../lambda/push/push-handler.js';
 import { PUSH_TIMEOUT_SECONDS } from '../lambda/push/push-limits.js';
 import { sha256Hex } from '../lambda/push/push-token.js';
-import { createMetrics } from '../lambda/shared/observability.js';
 import { integerOption } from './cli.js';
 import { ascending, fixed, percentile, table, verdict } from './report.js';
 
@@ -145,7 +144,7 @@ async function measure(
       config,
       dynamo,
       logger,
-      metrics: createMetrics('push'),
+      emit: () => {},
       sink: new OpenTsdbWriter(config.openTsdbUrl!, {
         timeoutMs: config.openTsdbTimeoutMs,
         sync: config.openTsdbSync,

@@ -14,7 +14,7 @@ import {
 import type { RefreshConfig } from '../config.js';
 import { errorText } from '../shared/error-text.js';
 import { type InvocationTools, type LambdaHandler, reported, wrapInvocation } from '../shared/invocation.js';
-import { MetricName, MetricUnit } from '../shared/observability.js';
+import { MetricName, type MetricsRecorder, MetricUnit } from '../shared/observability.js';
 import {
   failureAttributes,
   type NodeStore,
@@ -26,6 +26,7 @@ import {
 } from './refresh-nodes.js';
 
 export interface RefreshHandlerDeps extends InvocationTools {
+  metrics: MetricsRecorder;
   config: RefreshConfig;
   ssm: Pick<SSMClient, 'send'>;
   store: NodeStore;

@@ -1,10 +1,11 @@
 // The API Gateway (HTTP API, payload format 2.0) edge of the push path, and the only place that chooses an
 // HTTP status: the push service says what became of a push, this module answers Catchpoint accordingly and
-// writes the push's log line. The local server (dev/local-server.ts) goes through the same handler.
+// writes the push's one log line (push-record.ts). The local server (dev/local-server.ts) goes through the same handler.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type InvocationTools, type LambdaHandler, wrapInvocation } from '../shared/invocation.js';
 import type { RejectionKind } from '../webhook/push-rejected.js';
 import { ANSWER_MARGIN_MS } from './push-limits.js';
+import { pushRecord } from './push-record.js';
 import type { PushOutcome, PushService } from './push-service.js';
 
 export type PushHandler = LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
@@ -53,9 +54,14 @@ function deliveredBody(written: number, rejected: number): Record<string, unknow
  */
 export function apiGatewayPushHandler(
   service: PushService,
-  tools: InvocationTools & { writeBudgetMs: number },
+  tools: InvocationTools & {
+    writeBudgetMs: number;
+    /** Where the push's one line goes: stdout (CloudWatch Logs), or a test's list. */
+    emit?: (line: string) => void;
+  },
 ): PushHandler {
   const { logger, writeBudgetMs } = tools;
+  const emit = tools.emit ?? ((line: string) => process.stdout.write(`${line}\n`));
   return wrapInvocation(tools, async (event, context) => {
     const receivedAtMs = Date.now();
     const remaining = context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS;
@@ -75,50 +81,17 @@ export function apiGatewayPushHandler(
       return result({ status: 500, body: { error: 'internal error' } });
     }
     const answer = answerFor(outcome);
-    logOutcome(tools, outcome, answer.status);
+    const nowMs = Date.now();
+    emit(
+      pushRecord(outcome, {
+        status: answer.status,
+        ms: nowMs - receivedAtMs,
+        requestId: event.requestContext?.requestId,
+        nowMs,
+      }),
+    );
     return result(answer);
   });
-}
-
-/** The push's one log line: INFO when written, WARN when spooled or rejected, ERROR when unavailable. */
-function logOutcome(tools: InvocationTools, outcome: PushOutcome, status: number): void {
-  const { logger } = tools;
-  switch (outcome.kind) {
-    case 'rejected':
-      logger.warn('push rejected', { outcome: 'rejected', status, reason: outcome.message });
-      return;
-    case 'written': {
-      const { run, datapoints, rejected } = outcome;
-      logger.info('push', { ...run, datapoints, rejected, outcome: 'written', status });
-      return;
-    }
-    case 'spooled': {
-      const { run, datapoints, rejected, spooled, cause } = outcome;
-      logger.warn('push', {
-        ...run,
-        datapoints,
-        rejected,
-        spooled,
-        outcome: 'spooled',
-        status,
-        reason: cause,
-      });
-      return;
-    }
-    case 'unavailable': {
-      const { run, datapoints, rejected, pending, cause } = outcome;
-      logger.error('push', {
-        ...run,
-        datapoints,
-        rejected,
-        pending,
-        outcome: 'failed',
-        status,
-        reason: cause,
-      });
-      return;
-    }
-  }
 }
 
 function result(answer: PushAnswer): APIGatewayProxyStructuredResultV2 {

@@ -7,7 +7,6 @@ import { NodeCache } from '../nodes/node-cache.js';
 import { NodeTable } from '../nodes/node-table.js';
 import { type DatapointSink, OpenTsdbWriter } from '../opentsdb/writer.js';
 import type { InvocationTools } from '../shared/invocation.js';
-import { countersOf } from '../shared/observability.js';
 import { DynamoSpool } from '../spool/dynamo-spool.js';
 import { apiGatewayPushHandler, type PushHandler } from './api-gateway.js';
 import { PushService } from './push-service.js';
@@ -22,8 +21,12 @@ export function pushDynamoClient(): DynamoDBClient {
   return boundedDynamoClient(2000);
 }
 
-export interface PushHandlerDeps extends InvocationTools {
+export interface PushHandlerDeps {
   config: PushConfig;
+  /** Warnings and errors; each push's own line goes to `emit` (push-record.ts). */
+  logger: InvocationTools['logger'];
+  /** Where each push's line goes: stdout by default. */
+  emit?: (line: string) => void;
   /** Holds the nodes table and the spool. */
   dynamo: DynamoDBClient;
   /** Where datapoints go instead of OpenTSDB (the local server's printer, a test's). */
@@ -31,7 +34,7 @@ export interface PushHandlerDeps extends InvocationTools {
 }
 
 export function createPushHandler(deps: PushHandlerDeps): PushHandler {
-  const { config, dynamo, logger, metrics } = deps;
+  const { config, dynamo, logger } = deps;
   const nodes = new NodeCache(new NodeTable(dynamo, config.nodesTable), {
     ttlMs: config.nodeCacheTtlMs,
     waitMs: NODE_WAIT_MS,
@@ -51,9 +54,8 @@ export function createPushHandler(deps: PushHandlerDeps): PushHandler {
     sink,
     spool: config.spoolTable ? new DynamoSpool(dynamo, config.spoolTable) : undefined,
     log: logger,
-    counters: countersOf(metrics),
   });
-  return apiGatewayPushHandler(service, { logger, metrics, writeBudgetMs: config.writeBudgetMs });
+  return apiGatewayPushHandler(service, { logger, emit: deps.emit, writeBudgetMs: config.writeBudgetMs });
 }
 
 function requireUrl(url: string | undefined): string {

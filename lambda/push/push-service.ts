@@ -6,7 +6,6 @@ import type { Datapoint } from '../opentsdb/datapoint.js';
 import type { DatapointSink } from '../opentsdb/writer.js';
 import { errorText } from '../shared/error-text.js';
 import type { Log } from '../shared/log.js';
-import { type Counters, MetricName } from '../shared/observability.js';
 import { parsePush } from '../webhook/parse-push.js';
 import { PushRejected, type RejectionKind } from '../webhook/push-rejected.js';
 import type { TestResult } from '../webhook/test-result.js';
@@ -54,9 +53,16 @@ export type PushOutcome =
   /** Every datapoint is in OpenTSDB (or refused by it for good). */
   | ({ kind: 'written' } & Delivery)
   /** What OpenTSDB did not take is durably kept in the spool for replay. */
-  | ({ kind: 'spooled'; spooled: number; cause: string | undefined } & Delivery)
+  | ({ kind: 'spooled'; spooled: number } & Undelivered)
   /** Some datapoints are neither in OpenTSDB nor kept: the sender must retry. */
-  | ({ kind: 'unavailable'; pending: number; cause: string | undefined } & Delivery);
+  | ({ kind: 'unavailable'; pending: number } & Undelivered);
+
+/** Why some datapoints are not in OpenTSDB. */
+interface Undelivered extends Delivery {
+  cause: string | undefined;
+  /** OpenTSDB itself failed, or its circuit breaker was open (not these points' fault). */
+  opentsdbUnavailable: boolean;
+}
 
 /** Keeps datapoints OpenTSDB could not take, for a later replay. */
 export interface Spool {
@@ -72,7 +78,6 @@ export interface PushServiceDeps {
   sink: DatapointSink;
   spool?: Spool;
   log: Log;
-  counters: Counters;
 }
 
 /** The identity of a run: Catchpoint resends the same (test, node, timestamp) when it retries. */
@@ -96,7 +101,6 @@ export class PushService {
       result = this.accept(request);
     } catch (error) {
       if (!(error instanceof PushRejected)) throw error;
-      this.deps.counters.add(MetricName.PushesRejected, 1);
       return { kind: 'rejected', reason: error.kind, message: error.message };
     }
     const { deps } = this;
@@ -105,31 +109,23 @@ export class PushService {
     const points = toDatapoints(result, nodeDimensions(result, node), deps.metrics, receivedAtSeconds);
     const run: RunSummary = { testId: result.testId, nodeId: result.nodeId, unknownNode: node === undefined };
     if (result.ignoredFields) this.reportIgnored(result.ignoredFields, run);
-    deps.counters.add(MetricName.Pushes, 1);
-    if (!node) deps.counters.add(MetricName.UnknownNodes, 1);
 
     const writeDeadline = deps.spool ? request.deadlineMs - SPOOL_RESERVE_MS : request.deadlineMs;
     const outcome = await deps.sink.write(points, writeDeadline);
-    deps.counters.add(MetricName.DatapointsWritten, outcome.written);
-    if (outcome.rejected.length > 0)
-      deps.counters.add(MetricName.DatapointsRejected, outcome.rejected.length);
     const delivery: Delivery = { run, datapoints: outcome.written, rejected: outcome.rejected.length };
     if (outcome.pending.length === 0) return { kind: 'written', ...delivery };
 
-    deps.counters.add(MetricName.OpenTsdbErrors, 1);
-    if (outcome.unavailable) deps.counters.add(MetricName.OpenTsdbUnavailable, 1);
+    const undelivered = { ...delivery, cause: outcome.lastError, opentsdbUnavailable: outcome.unavailable };
     const key = runKey(result, points[0]?.timestamp ?? receivedAtSeconds);
     if (deps.spool) {
       try {
         await deps.spool.save(key, outcome.pending, request.receivedAtMs, request.deadlineMs);
-        deps.counters.add(MetricName.PushesSpooled, 1);
-        return { kind: 'spooled', ...delivery, spooled: outcome.pending.length, cause: outcome.lastError };
+        return { kind: 'spooled', ...undelivered, spooled: outcome.pending.length };
       } catch (error) {
         deps.log.error('spool write failed', { ...run, error: errorText(error) });
       }
     }
-    deps.counters.add(MetricName.PushesFailed, 1);
-    return { kind: 'unavailable', ...delivery, pending: outcome.pending.length, cause: outcome.lastError };
+    return { kind: 'unavailable', ...undelivered, pending: outcome.pending.length };
   }
 
   /**

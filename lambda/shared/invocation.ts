@@ -5,7 +5,8 @@ import type { MetricsRecorder } from './observability.js';
 /** What every function's invocations are observed with: Powertools' Logger and Metrics, or stand-ins. */
 export interface InvocationTools {
   logger: Log & { addContext(context: Context): void };
-  metrics: MetricsRecorder;
+  /** Flushed after every invocation; the push function writes its metrics in its own line instead. */
+  metrics?: MetricsRecorder;
 }
 
 export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -35,7 +36,7 @@ export function wrapInvocation<E, R>(tools: InvocationTools, run: LambdaHandler<
       }
       throw error;
     } finally {
-      metrics.publishStoredMetrics();
+      metrics?.publishStoredMetrics();
     }
   };
 }

@@ -2,8 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
 /**
- * CloudWatch namespace of every metric the bridge emits (EMF). Each function publishes with the
- * dimension `service` = its ServiceName; the stack's alarms and dashboard name the same pairs.
+ * CloudWatch namespace of every metric the bridge emits (EMF). Refresh and replay publish with the dimension
+ * `service` = their ServiceName; the push function's metrics have no dimension (lambda/push/push-record.ts).
+ * The stack's alarms and dashboard name the same metrics.
  */
 export const METRICS_NAMESPACE = 'CatchpointBridge';
 
@@ -11,7 +12,6 @@ export type ServiceName = 'push' | 'refresh' | 'replay';
 
 /** Names of the custom metrics; the CDK stack imports these so alarms and code cannot drift apart. */
 export const MetricName = {
-  Pushes: 'Pushes',
   PushesRejected: 'PushesRejected',
   PushesSpooled: 'PushesSpooled',
   PushesFailed: 'PushesFailed',

@@ -3,10 +3,11 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import type { DatapointSink } from '../opentsdb/writer.js';
 import { type InvocationTools, type LambdaHandler, wrapInvocation } from '../shared/invocation.js';
-import { countersOf, MetricName, MetricUnit } from '../shared/observability.js';
+import { countersOf, MetricName, type MetricsRecorder, MetricUnit } from '../shared/observability.js';
 import { type ReplayResult, replaySpool, type SpoolStore } from './replay-spool.js';
 
 export interface ReplayHandlerDeps extends InvocationTools {
+  metrics: MetricsRecorder;
   spool: SpoolStore;
   sink: DatapointSink;
   now?: () => number;

@@ -95,12 +95,14 @@ describe('parseBridgeContext', () => {
       pushBurstLimit: 'lots',
       pushReservedConcurrency: '12.5',
       openTsdbSync: 'no',
+      pushSystemLogLevel: 'quiet',
     });
     for (const needle of [
       /^pushRateLimit must be a positive integer, got "0"/,
       /^pushBurstLimit must be a positive integer, got "lots"/,
       /^pushReservedConcurrency must be a positive integer, got "12.5"/,
       /^openTsdbSync must be true or false, got "no"/,
+      /^pushSystemLogLevel must be one of DEBUG, INFO, WARN, got "QUIET"/,
     ]) {
       assert.ok(
         problems.some((p) => needle.test(p)),

@@ -61,6 +61,16 @@ describe('functions', () => {
     }
   });
 
+  it("drops Lambda's START and REPORT lines of push (system log level WARN); refresh and replay keep them", () => {
+    const level = (fn: { resource: Json }) =>
+      ((props(fn).LoggingConfig as Json).SystemLogLevel as string | undefined) ?? 'INFO';
+    assert.equal(level(push), 'WARN');
+    assert.equal(level(refresh), 'INFO');
+    assert.equal(level(replay), 'INFO');
+    // Application lines stay at INFO: the push's one line per push is one of them.
+    assert.equal((props(push).LoggingConfig as Json).ApplicationLogLevel, 'INFO');
+  });
+
   it('runs every function of the stack on ARM64, the prefix-list lookup of the custom resource included', () => {
     const functions = Object.entries(t.findResources('AWS::Lambda::Function'));
     assert.equal(functions.length, 4, 'the three bridge functions and the AwsCustomResource provider');
@@ -363,12 +373,14 @@ describe('operations', () => {
   const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties as Json);
   const topic = resourceByPrefix(t, 'AWS::SNS::Topic', 'AlarmTopic').id;
 
+  /** The alarm on a function's metric: refresh and replay publish with `service`, push with no dimension. */
   function customAlarm(metricName: string, service: string): Json {
+    const dimensions = service === 'push' ? undefined : [{ Name: 'service', Value: service }];
     const found = alarms.filter(
       (a) =>
         a.Namespace === METRICS_NAMESPACE &&
         a.MetricName === metricName &&
-        JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'service', Value: service }]),
+        JSON.stringify(a.Dimensions) === JSON.stringify(dimensions),
     );
     assert.equal(found.length, 1, `one alarm on ${metricName} (${service})`);
     return found[0]!;
@@ -514,7 +526,7 @@ describe('operations', () => {
     const body = dashboardBody();
     const text = JSON.stringify(body);
     for (const needle of [
-      MetricName.Pushes,
+      'Pushes (push)',
       MetricName.DatapointsWritten,
       MetricName.UnknownNodes,
       MetricName.SpoolDepth,
@@ -606,12 +618,17 @@ describe('with every optional context value set', () => {
     pushBurstLimit: 40,
     pushReservedConcurrency: '10',
     openTsdbSync: 'false',
+    pushSystemLogLevel: 'info',
   });
   const custom = customSynth.template;
   const customPush = resourceByPrefix(custom, 'AWS::Lambda::Function', 'PushApiFunction');
   const customRefresh = resourceByPrefix(custom, 'AWS::Lambda::Function', 'NodeRefreshFunction');
   const customReplay = resourceByPrefix(custom, 'AWS::Lambda::Function', 'SpoolReplayFunction');
   const customSg = resourceByPrefix(custom, 'AWS::EC2::SecurityGroup', 'NetworkFunctionSecurityGroup').id;
+
+  it('gives push the system log level asked for', () => {
+    assert.equal((props(customPush).LoggingConfig as Json).SystemLogLevel, 'INFO');
+  });
 
   it('passes the options to the functions', () => {
     const env = deployedEnvironment(customPush.resource);

@@ -14,7 +14,6 @@ import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
 import { createPushHandler } from '../../lambda/push/push-handler.js';
 import { DEFAULT_WRITE_BUDGET_MS } from '../../lambda/push/push-limits.js';
 import { sha256Hex } from '../../lambda/push/push-token.js';
-import { createMetrics } from '../../lambda/shared/observability.js';
 import { replaySpool } from '../../lambda/spool/replay-spool.js';
 import { resetBreaker, untilProbeDue } from '../support/breaker.js';
 import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
@@ -192,7 +191,7 @@ describe('faults: DynamoDB unreachable or silent', () => {
       config,
       dynamo: localDynamoClient(dynamoUrl),
       logger,
-      metrics: createMetrics('push'),
+      emit: (line) => logger.lines.push(line),
     });
     return async (body: string) => {
       const event = httpApiEvent({

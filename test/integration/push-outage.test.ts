@@ -18,7 +18,6 @@ import { circuitBreakerFor } from '../../lambda/opentsdb/circuit-breaker.js';
 import { createPushHandler } from '../../lambda/push/push-handler.js';
 import { PUSH_TIMEOUT_SECONDS } from '../../lambda/push/push-limits.js';
 import { sha256Hex } from '../../lambda/push/push-token.js';
-import { createMetrics } from '../../lambda/shared/observability.js';
 import { resetBreaker, untilProbeDue } from '../support/breaker.js';
 import { type BridgeWithStandIn, startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
@@ -260,7 +259,7 @@ describe('push factory: no push takes longer than Catchpoint waits, whatever Ope
       config,
       dynamo: localDynamoClient(silentUrl),
       logger: new CapturingLogger({ serviceName: 'push' }),
-      metrics: createMetrics('push'),
+      emit: () => {},
     });
     const event = httpApiEvent({
       method: 'POST',

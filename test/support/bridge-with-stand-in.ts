@@ -36,7 +36,8 @@ export async function startBridgeWithStandIn(
       OPENTSDB_TIMEOUT_MS: '5000',
       ...env,
     },
-    { logger },
+    // Each push's one line joins the logger's, so tests read what CloudWatch would hold.
+    { logger, emitPushRecord: (line) => logger.lines.push(line) },
   );
   return {
     tsdb,

@@ -36,6 +36,7 @@ describe('answerFor', () => {
       rejected: 0,
       spooled: 15,
       cause: 'ECONNREFUSED',
+      opentsdbUnavailable: true,
     };
     assert.deepEqual(answerFor(spooled), { status: 200, body: { datapoints: 5, spooled: 15 } });
   });
@@ -48,6 +49,7 @@ describe('answerFor', () => {
       rejected: 0,
       pending: 20,
       cause: 'ECONNREFUSED 10.0.0.1',
+      opentsdbUnavailable: true,
     });
     assert.equal(answer.status, 503);
     assert.doesNotMatch(JSON.stringify(answer.body), /ECONNREFUSED/);
