@@ -7,6 +7,6 @@ export class PrintingSink implements DatapointSink {
 
   async write(points: readonly Datapoint[]): Promise<WriteOutcome> {
     for (const point of points) this.print(toPutLine(point));
-    return { written: points.length, rejected: [], pending: [] };
+    return { written: points.length, rejected: [], pending: [], unavailable: false };
   }
 }

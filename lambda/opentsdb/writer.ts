@@ -25,6 +25,11 @@ export interface WriteOutcome {
   pending: Datapoint[];
   /** Why the last attempt failed, when anything is pending. */
   lastError?: string;
+  /**
+   * OpenTSDB itself failed (connection refused/reset, timeout, 5xx, unreadable answer): nothing says the
+   * pending points are at fault. Stop sending; keep them.
+   */
+  unavailable: boolean;
 }
 
 /** Where datapoints go: OpenTSDB, or the console when the local server has no OpenTSDB. */
@@ -75,12 +80,14 @@ export class OpenTsdbWriter implements DatapointSink {
   }
 
   async write(points: readonly Datapoint[], deadlineMs: number): Promise<WriteOutcome> {
-    const outcome: WriteOutcome = { written: 0, rejected: [], pending: [] };
+    const outcome: WriteOutcome = { written: 0, rejected: [], pending: [], unavailable: false };
     const { bodies, oversized } = packRequestBodies(points);
     for (const point of oversized)
       outcome.rejected.push({ point, reason: 'datapoint larger than a request may be' });
     for (const body of bodies) await this.writeBatch(body.points, body, deadlineMs, outcome);
     if (outcome.rejected.length > 0) this.logRejected(outcome.rejected);
+    // Set on every server failure on the way; it only speaks for what is still pending at the end.
+    outcome.unavailable &&= outcome.pending.length > 0;
     return outcome;
   }
 
@@ -119,6 +126,7 @@ export class OpenTsdbWriter implements DatapointSink {
         );
       } catch (error) {
         outcome.lastError = describeFailure(error);
+        outcome.unavailable = true;
         await this.backoff(++failures, deadlineMs, outcome.lastError);
         continue;
       }
@@ -144,6 +152,7 @@ export class OpenTsdbWriter implements DatapointSink {
           return;
         case 'transient':
           outcome.lastError = `OpenTSDB answered ${put.reason}`;
+          outcome.unavailable = true;
           await this.backoff(++failures, deadlineMs, outcome.lastError);
           continue;
         case 'partial': {

@@ -25,6 +25,12 @@ export const MetricName = {
   SpoolDepth: 'SpoolDepth',
   SpoolOldestAgeSeconds: 'SpoolOldestAgeSeconds',
   DatapointsReplayed: 'DatapointsReplayed',
+  /** Spooled runs replay wrote to OpenTSDB and deleted (per invocation). */
+  RunsReplayed: 'RunsReplayed',
+  /** Runs replay parked in this invocation (OpenTSDB kept refusing them). */
+  RunsParked: 'RunsParked',
+  /** Runs waiting in the parked partition when a replay ended (a gauge). */
+  ParkedRuns: 'ParkedRuns',
 } as const;
 
 export { MetricUnit };
