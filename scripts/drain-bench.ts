@@ -288,7 +288,7 @@ async function main(): Promise<number> {
           ['drain rate ÷ bare puts', `${fixed(rate / barePutRate)}×`, '', ''],
           [
             'datapoints read back',
-            `${found} of ${expected.size} (${samples - found} unexpected, ${wrongValue} wrong values)`,
+            `${found} of ${expected.size}, ${samples - found} extra, ${wrongValue} wrong`,
             'all, once',
             verdict(found === expected.size && samples === expected.size && wrongValue === 0, 'UNDER'),
           ],

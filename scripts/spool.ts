@@ -12,7 +12,6 @@ import { boundedDynamoClient } from '../lambda/aws/dynamo-client.js';
 import { errorText } from '../lambda/shared/error-text.js';
 import { DynamoSpool } from '../lambda/spool/dynamo-spool.js';
 import type { SpooledRun } from '../lambda/spool/spooled-run.js';
-import { table } from './report.js';
 
 const USAGE = `usage: npm run spool -- <command> (--table NAME | --local) [options]
 
@@ -199,7 +198,22 @@ async function list(spool: DynamoSpool, io: CliIo, ids: boolean): Promise<void> 
     return ids ? [...row, run.key.entry] : row;
   });
   io.out('');
-  io.out(table(ids ? [...header, 'id'] : header, rows));
+  io.out(textTable(ids ? [...header, 'id'] : header, rows, new Set([3, 4])));
+}
+
+/** Columns two spaces apart, left-aligned but for the `numeric` ones; no trailing blanks. */
+function textTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  numeric: Set<number>,
+): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 /** The parked runs named by run key or item id; every name must match something. */

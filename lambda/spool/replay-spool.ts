@@ -144,6 +144,8 @@ class SpoolReplay {
     parkedRuns: 0,
   };
   private stopReason: string | undefined;
+  /** Runs read but not sent because the replay had stopped or its time was up. */
+  private unsent = 0;
   private failure: { error: unknown } | undefined;
   private storedWrites = 0;
   private refusedInARow = 0;
@@ -214,7 +216,11 @@ class SpoolReplay {
       this.fail(error);
     }
     await Promise.all(writing);
-    if (this.stopReason === undefined && !reader.exhausted && this.now() >= this.deadlineMs)
+    if (
+      this.stopReason === undefined &&
+      (!reader.exhausted || this.unsent > 0) &&
+      this.now() >= this.deadlineMs
+    )
       this.stopReason = 'out of time';
     try {
       await this.chargeSuspects();
@@ -244,7 +250,10 @@ class SpoolReplay {
 
   /** Writes a batch; finishes the runs OpenTSDB took and splits the refused ones until each is alone. */
   private async writeRuns(runs: Run[]): Promise<void> {
-    if (this.halted() || runs.length === 0) return;
+    if (this.halted()) {
+      this.unsent += runs.length;
+      return;
+    }
     const points = runs.length === 1 ? runs[0]!.points : runs.flatMap((r) => r.points);
     this.result.writes++;
     const outcome = await this.sink.write(
