@@ -22,7 +22,9 @@ import {
   createNodesTable,
   createSpoolTable,
   type EmbeddedDynamo,
+  removeLocalDynamoFile,
   startEmbeddedDynamo,
+  writeLocalDynamoFile,
 } from './embedded-dynamo.js';
 import { lambdaContext } from './lambda-shim.js';
 import { startLocalNodeRefresh } from './local-refresh.js';
@@ -55,6 +57,11 @@ export interface LocalBridgeOptions {
   catchpointClient?: Partial<CatchpointClientOptions>;
   /** Where each push's one line goes (lambda/push/push-record.ts); stdout by default. */
   emitPushRecord?: (line: string) => void;
+  /**
+   * Where to say how to reach the embedded DynamoDB (`npm run spool -- --local` reads it); removed on
+   * close. `npm start` passes localDynamoFile(); tests a file of their own, or nothing.
+   */
+  dynamoFile?: string;
 }
 
 export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {}): Promise<LocalBridge> {
@@ -136,8 +143,20 @@ export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {
       stops.push(() => clearInterval(timer));
     }
 
+    const { dynamoFile } = options;
+    if (dynamoFile) {
+      writeLocalDynamoFile(dynamoFile, {
+        endpoint: dynamo.endpoint,
+        spoolTable: LOCAL_SPOOL_TABLE,
+        nodesTable: LOCAL_NODES_TABLE,
+        pid: process.pid,
+      });
+      stops.push(() => removeLocalDynamoFile(dynamoFile));
+    }
+
     logger.info('listening', {
       url: server.url,
+      dynamodb: dynamo.endpoint,
       routes: ['POST /push', 'GET /health'],
       opentsdb: openTsdbUrl ?? 'none: printing datapoints',
     });

@@ -1,5 +1,6 @@
 // `npm start`: the push path on localhost, through the same handler as the Lambda (see local-bridge.ts).
 import { ConfigError } from '../lambda/config.js';
+import { localDynamoFile } from './embedded-dynamo.js';
 import { startLocalBridge } from './local-bridge.js';
 import { NodesFileError } from './nodes-file.js';
 
@@ -10,7 +11,8 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 try {
-  const bridge = await startLocalBridge(process.env);
+  // `npm run spool -- --local` finds the embedded DynamoDB through this file.
+  const bridge = await startLocalBridge(process.env, { dynamoFile: localDynamoFile(process.env) });
   const stop = (): void => {
     bridge.close().then(
       () => process.exit(0),

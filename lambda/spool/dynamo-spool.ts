@@ -1,102 +1,393 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { randomBytes, randomInt } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import {
   type AttributeValue,
+  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
-  GetItemCommand,
   PutItemCommand,
-  ScanCommand,
+  QueryCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { Datapoint } from '../opentsdb/datapoint.js';
-import { serializeDatapoint } from '../opentsdb/datapoint.js';
 import type { Spool } from '../push/push-service.js';
+import { backoffDelay, sleep } from '../shared/backoff.js';
+import type { QueueStats, SpoolPage, SpoolStore } from './replay-spool.js';
+import { entryKey, entryTimeMs, PARKED_SHARD, queueShards, type SpoolKey } from './spool-keys.js';
+import { encodePoints, expiresAtFor, type SpooledRun } from './spooled-run.js';
 
-/** Spool entries older than this are dropped by DynamoDB's TTL. */
-export const SPOOL_RETENTION_DAYS = 14;
+/** BatchWriteItem's limit. */
+const BATCH_WRITE_MAX = 25;
 
-/** Most entries one replay looks at (about 40 scan pages): a bigger backlog drains over several runs. */
-export const SPOOL_SCAN_LIMIT = 20_000;
+/** Items counted per shard for SpoolDepth: one Query page of at most this many keys. */
+export const DEPTH_COUNT_PER_SHARD = 1000;
 
-export interface SpoolEntryHead {
-  runKey: string;
-  spooledAtMs: number;
-}
+/** Pages of the parked partition counted for ParkedRuns (each up to 1 MB of items). */
+const PARKED_COUNT_PAGES = 10;
+
+type Item = Record<string, AttributeValue>;
+
+/** A wait bound for a call made with no deadline of its own. */
+const DEFAULT_CALL_MS = 5000;
 
 /**
- * Datapoints OpenTSDB could not take, one item per run (partition key `runKey` = test:node:timestamp), so a
- * Catchpoint retry of a spooled run overwrites nothing and stores nothing twice. Points are kept gzipped
- * in the exact JSON they are sent as.
+ * The spool table (partition key `shard`, sort key `entry`: see spool-keys.ts). Every write is a new item
+ * that is never changed afterwards except for its attempt count, so deleting the key replay read deletes
+ * exactly the version replay wrote to OpenTSDB: a run spooled again meanwhile is another item.
  */
-export class DynamoSpool implements Spool {
+export class DynamoSpool implements Spool, SpoolStore {
+  readonly shards: readonly string[];
+
   constructor(
     private readonly client: DynamoDBClient,
     readonly tableName: string,
-  ) {}
+    options: { shardCount?: number } = {},
+  ) {
+    this.shards = queueShards(options.shardCount);
+  }
 
+  /** Spools a run as a new item in a random shard; settles by `deadlineMs`, stored or failed. */
   async save(runKey: string, points: readonly Datapoint[], nowMs: number, deadlineMs: number): Promise<void> {
-    const body = gzipSync(`[${points.map(serializeDatapoint).join(',')}]`);
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            runKey: { S: runKey },
-            spooledAt: { N: String(nowMs) },
-            points: { N: String(points.length) },
-            body: { B: body },
-            expiresAt: { N: String(Math.floor(nowMs / 1000) + SPOOL_RETENTION_DAYS * 86_400) },
-          },
-          ConditionExpression: 'attribute_not_exists(runKey)',
-        }),
-        // The push answers by its deadline whatever DynamoDB does: 503 if the item is not known to be kept.
-        { abortSignal: AbortSignal.timeout(Math.max(1, deadlineMs - Date.now())) },
+    const body = encodePoints(points);
+    const signal = AbortSignal.timeout(Math.max(1, deadlineMs - Date.now()));
+    await this.putNew(
+      {
+        key: { shard: this.randomShard(), entry: entryKey(nowMs, runKey, nonce()) },
+        runKey,
+        spooledAtMs: nowMs,
+        queuedAtMs: nowMs,
+        body,
+        pointCount: points.length,
+        expiresAt: expiresAtFor(nowMs),
+        attempts: 0,
+      },
+      signal,
+    );
+  }
+
+  /** One page of a partition, oldest first, after the entry `after`. */
+  async readPage(shard: string, after: string | undefined, limit: number, signal?: AbortSignal) {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        ...inShard(shard),
+        ExclusiveStartKey: after === undefined ? undefined : { shard: { S: shard }, entry: { S: after } },
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+      { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
+    );
+    const runs = (out.Items ?? []).map(fromItem).filter((r): r is SpooledRun => r !== undefined);
+    const last = out.LastEvaluatedKey?.entry?.S;
+    return { runs, next: last } satisfies SpoolPage;
+  }
+
+  /**
+   * Deletes items by key in batches of 25 (BatchWriteItem, retrying what DynamoDB leaves unprocessed).
+   * Resolves with the keys still not deleted when the signal ends the retries.
+   */
+  async remove(keys: readonly SpoolKey[], signal?: AbortSignal): Promise<SpoolKey[]> {
+    shareSignal(signal);
+    const left: SpoolKey[] = [];
+    const chunks: SpoolKey[][] = [];
+    for (let i = 0; i < keys.length; i += BATCH_WRITE_MAX) chunks.push(keys.slice(i, i + BATCH_WRITE_MAX));
+    await Promise.all(chunks.map(async (chunk) => left.push(...(await this.removeChunk(chunk, signal)))));
+    return left;
+  }
+
+  private async removeChunk(keys: SpoolKey[], signal: AbortSignal | undefined): Promise<SpoolKey[]> {
+    let requests = keys.map((k) => ({ DeleteRequest: { Key: keyItem(k) } }));
+    for (let attempt = 1; requests.length > 0; attempt++) {
+      const out = await this.client.send(
+        new BatchWriteItemCommand({ RequestItems: { [this.tableName]: requests } }),
+        { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
       );
+      requests = (out.UnprocessedItems?.[this.tableName] ?? []).flatMap((r) =>
+        r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: r.DeleteRequest.Key } }] : [],
+      );
+      if (requests.length === 0 || signal?.aborted || attempt >= 8) break;
+      // Unprocessed items mean throttling: back off as DynamoDB asks.
+      await sleep(backoffDelay(attempt, 50, 1000));
+    }
+    return requests.map((r) => ({
+      shard: r.DeleteRequest.Key.shard?.S ?? '',
+      entry: r.DeleteRequest.Key.entry?.S ?? '',
+    }));
+  }
+
+  /**
+   * Counts one more refused replay on a queued item and keeps why. Resolves with the new count, or
+   * undefined when the item is gone (another replay finished it): an update never brings an item back.
+   */
+  async recordFailure(key: SpoolKey, error: string, signal?: AbortSignal): Promise<number | undefined> {
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyItem(key),
+          UpdateExpression: 'SET attempts = if_not_exists(attempts, :zero) + :one, lastError = :error',
+          ConditionExpression: 'attribute_exists(entry)',
+          ExpressionAttributeValues: {
+            ':zero': { N: '0' },
+            ':one': { N: '1' },
+            ':error': { S: error.slice(0, 500) },
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+        { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
+      );
+      return Number(out.Attributes?.attempts?.N ?? 0);
     } catch (error) {
-      // Already spooled by an earlier try of the same run: it is kept, which is all that was asked.
-      if (error instanceof ConditionalCheckFailedException) return;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }
 
   /**
-   * Entries' keys and ages, oldest first: every entry, or the oldest of the first `limit` a scan finds. The
-   * spool is small unless OpenTSDB was away for long; the limit keeps one replay's scan within its time.
+   * Moves a queued run to the parked partition, under the same entry, with why: put the parked copy, then
+   * delete the queued one. A replay that stops between the two leaves both; the next one parks it again,
+   * finds the parked copy already there and only deletes the queued one.
    */
-  async heads(limit = SPOOL_SCAN_LIMIT): Promise<SpoolEntryHead[]> {
-    const heads: SpoolEntryHead[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
+  async park(run: SpooledRun, reason: string, nowMs: number, signal?: AbortSignal): Promise<void> {
+    const parked: SpooledRun = {
+      ...run,
+      key: { shard: PARKED_SHARD, entry: run.key.entry },
+      parkedAtMs: nowMs,
+      reason: reason.slice(0, 500),
+      // An operator gets the whole retention period to look at it.
+      expiresAt: expiresAtFor(nowMs),
+    };
+    try {
+      await this.client.send(
+        new PutItemCommand({
           TableName: this.tableName,
-          ProjectionExpression: 'runKey, spooledAt',
-          ExclusiveStartKey: startKey,
-          Limit: Math.min(1000, limit - heads.length),
+          Item: toItem(parked),
+          ConditionExpression: 'attribute_not_exists(entry)',
         }),
+        { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
       );
-      for (const item of page.Items ?? []) {
-        const runKey = item.runKey?.S;
-        if (runKey) heads.push({ runKey, spooledAtMs: Number(item.spooledAt?.N ?? 0) });
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    await this.deleteOne(run.key, signal);
+  }
+
+  /** Puts a parked run back into the drain order as a new item queued now, then deletes the parked one. */
+  async requeue(run: SpooledRun, nowMs: number, signal?: AbortSignal): Promise<SpoolKey> {
+    const key = { shard: this.randomShard(), entry: entryKey(nowMs, run.runKey, nonce()) };
+    await this.putNew(
+      {
+        key,
+        runKey: run.runKey,
+        spooledAtMs: run.spooledAtMs,
+        queuedAtMs: nowMs,
+        body: run.body,
+        pointCount: run.pointCount,
+        expiresAt: expiresAtFor(nowMs),
+        attempts: 0,
+      },
+      signal,
+    );
+    await this.deleteOne(run.key, signal);
+    return key;
+  }
+
+  /** Every parked run, oldest first (the parked partition is small: runs OpenTSDB kept refusing). */
+  async parked(signal?: AbortSignal): Promise<SpooledRun[]> {
+    const runs: SpooledRun[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.readPage(PARKED_SHARD, after, 500, signal);
+      runs.push(...page.runs);
+      after = page.next;
+    } while (after !== undefined);
+    return runs;
+  }
+
+  /**
+   * The drain order's depth and oldest entry, without reading the table: per shard, the first key and a
+   * count of at most DEPTH_COUNT_PER_SHARD items (one Query page each, in parallel).
+   */
+  async queueStats(signal?: AbortSignal, capPerShard = DEPTH_COUNT_PER_SHARD): Promise<QueueStats> {
+    shareSignal(signal);
+    const perShard = await Promise.all(
+      this.shards.map(async (shard) => {
+        const [first, count] = await Promise.all([
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              ...inShard(shard),
+              ProjectionExpression: 'entry',
+              Limit: 1,
+              ConsistentRead: true,
+            }),
+            { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
+          ),
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              ...inShard(shard),
+              Select: 'COUNT',
+              Limit: capPerShard,
+              ConsistentRead: true,
+            }),
+            { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
+          ),
+        ]);
+        return {
+          oldest: entryTimeMs(first.Items?.[0]?.entry?.S ?? ''),
+          count: count.Count ?? 0,
+          capped: count.LastEvaluatedKey !== undefined,
+        };
+      }),
+    );
+    const oldest = perShard.map((s) => s.oldest).filter((t) => Number.isFinite(t));
+    return {
+      depth: perShard.reduce((sum, s) => sum + s.count, 0),
+      depthIsLowerBound: perShard.some((s) => s.capped),
+      oldestQueuedAtMs: oldest.length > 0 ? Math.min(...oldest) : undefined,
+    };
+  }
+
+  /** Runs in the parked partition (at least this many when it is beyond PARKED_COUNT_PAGES pages). */
+  async parkedCount(signal?: AbortSignal): Promise<number> {
+    let count = 0;
+    let startKey: Item | undefined;
+    for (let page = 0; page < PARKED_COUNT_PAGES; page++) {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ...inShard(PARKED_SHARD),
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+        { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
+      );
+      count += out.Count ?? 0;
+      startKey = out.LastEvaluatedKey;
+      if (!startKey) break;
+    }
+    return count;
+  }
+
+  /**
+   * Queued runs' keys and ages, oldest first across the shards, at most `limit` (tests and operators;
+   * replay reads page by page instead).
+   */
+  async heads(limit = 10_000): Promise<{ runKey: string; spooledAtMs: number; key: SpoolKey }[]> {
+    const all: SpooledRun[] = [];
+    // The oldest `limit` overall are among the oldest `limit` of each shard.
+    for (const shard of this.shards) {
+      let after: string | undefined;
+      let read = 0;
+      do {
+        const page = await this.readPage(shard, after, Math.min(1000, limit - read));
+        all.push(...page.runs);
+        read += page.runs.length;
+        after = page.next;
+      } while (after !== undefined && read < limit);
+    }
+    return all
+      .sort((a, b) => compareEntries(a.key.entry, b.key.entry))
+      .slice(0, limit)
+      .map((r) => ({ runKey: r.runKey, spooledAtMs: r.spooledAtMs, key: r.key }));
+  }
+
+  private async putNew(run: SpooledRun, signal: AbortSignal | undefined): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toItem(run),
+            // Items are immutable: a new write never replaces one (a nonce collision only picks another).
+            ConditionExpression: 'attribute_not_exists(entry)',
+          }),
+          { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException) || attempt >= 2) throw error;
+        run.key = { shard: run.key.shard, entry: entryKey(run.queuedAtMs, run.runKey, nonce()) };
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && heads.length < limit);
-    return heads.sort((a, b) => a.spooledAtMs - b.spooledAtMs || a.runKey.localeCompare(b.runKey));
+    }
   }
 
-  /** The points of one entry, or undefined when it is gone (replayed by another invocation). */
-  async points(runKey: string): Promise<Datapoint[] | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { runKey: { S: runKey } }, ConsistentRead: true }),
-    );
-    const body = out.Item?.body?.B;
-    if (!body) return undefined;
-    return JSON.parse(gunzipSync(body).toString('utf8')) as Datapoint[];
+  private async deleteOne(key: SpoolKey, signal: AbortSignal | undefined): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyItem(key) }), {
+      abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS),
+    });
   }
 
-  async remove(runKey: string): Promise<void> {
-    await this.client.send(
-      new DeleteItemCommand({ TableName: this.tableName, Key: { runKey: { S: runKey } } }),
-    );
+  private randomShard(): string {
+    return this.shards[randomInt(this.shards.length)]!;
   }
+}
+
+/** Entries compare as strings: 13-digit times first, so the order is the time order. */
+export function compareEntries(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** 8 characters of randomness, so that two spools of one run in the same millisecond are two items. */
+function nonce(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/** One signal bounds many calls in flight at once, each listening to it: that is no leak. */
+function shareSignal(signal: AbortSignal | undefined): void {
+  if (signal) setMaxListeners(0, signal);
+}
+
+/** A Query's key condition for one partition (`shard` is one of DynamoDB's reserved words). */
+function inShard(shard: string) {
+  return {
+    KeyConditionExpression: '#shard = :s',
+    ExpressionAttributeNames: { '#shard': 'shard' },
+    ExpressionAttributeValues: { ':s': { S: shard } },
+  };
+}
+
+function keyItem(key: SpoolKey): Item {
+  return { shard: { S: key.shard }, entry: { S: key.entry } };
+}
+
+function toItem(run: SpooledRun): Item {
+  const item: Item = {
+    ...keyItem(run.key),
+    runKey: { S: run.runKey },
+    spooledAt: { N: String(run.spooledAtMs) },
+    points: { N: String(run.pointCount) },
+    body: { B: run.body },
+    expiresAt: { N: String(run.expiresAt) },
+  };
+  if (run.attempts > 0) item.attempts = { N: String(run.attempts) };
+  if (run.lastError !== undefined) item.lastError = { S: run.lastError };
+  if (run.parkedAtMs !== undefined) item.parkedAt = { N: String(run.parkedAtMs) };
+  if (run.reason !== undefined) item.reason = { S: run.reason };
+  return item;
+}
+
+function fromItem(item: Item): SpooledRun | undefined {
+  const shard = item.shard?.S;
+  const entry = item.entry?.S;
+  if (shard === undefined || entry === undefined) return undefined;
+  const queuedAtMs = entryTimeMs(entry);
+  const run: SpooledRun = {
+    key: { shard, entry },
+    runKey: item.runKey?.S ?? '',
+    spooledAtMs: Number(item.spooledAt?.N ?? queuedAtMs),
+    queuedAtMs,
+    // An item without a body cannot be replayed: replay parks it as unreadable.
+    body: item.body?.B ?? new Uint8Array(),
+    pointCount: Number(item.points?.N ?? 0),
+    expiresAt: Number(item.expiresAt?.N ?? Number.POSITIVE_INFINITY),
+    attempts: Number(item.attempts?.N ?? 0),
+  };
+  if (item.lastError?.S !== undefined) run.lastError = item.lastError.S;
+  if (item.parkedAt?.N !== undefined) run.parkedAtMs = Number(item.parkedAt.N);
+  if (item.reason?.S !== undefined) run.reason = item.reason.S;
+  return run;
 }

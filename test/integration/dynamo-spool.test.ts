@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createSpoolTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
-import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
+import { type Datapoint, serializeDatapoint } from '../../lambda/opentsdb/datapoint.js';
 import { DynamoSpool } from '../../lambda/spool/dynamo-spool.js';
+import { PARKED_SHARD, queueShards } from '../../lambda/spool/spool-keys.js';
+import { decodePoints } from '../../lambda/spool/spooled-run.js';
 
 const point = (i: number): Datapoint => ({
   metric: 'catchpoint.rtt.by_node',
@@ -14,36 +18,125 @@ const point = (i: number): Datapoint => ({
 describe('DynamoSpool on dynalite', () => {
   let dynamo: EmbeddedDynamo;
   let spool: DynamoSpool;
+  let table = 0;
   before(async () => {
     dynamo = await startEmbeddedDynamo();
-    await createSpoolTable(dynamo.client, 'spool');
-    spool = new DynamoSpool(dynamo.client, 'spool');
   });
   after(() => dynamo.close());
-
-  it('keeps points byte for byte, one entry per run, oldest first', async () => {
-    const t0 = Date.UTC(2026, 10, 25);
-    await spool.save('1:2:300', [point(3)], t0 + 3000, Date.now() + 5000);
-    await spool.save('1:2:100', [point(1), point(2)], t0 + 1000, Date.now() + 5000);
-    // A Catchpoint retry of a spooled run changes nothing.
-    await spool.save('1:2:100', [point(9)], t0 + 9000, Date.now() + 5000);
-    const heads = await spool.heads();
-    assert.deepEqual(
-      heads.map((h) => [h.runKey, h.spooledAtMs]),
-      [
-        ['1:2:100', t0 + 1000],
-        ['1:2:300', t0 + 3000],
-      ],
-    );
-    assert.deepEqual(await spool.points('1:2:100'), [point(1), point(2)]);
-    await spool.remove('1:2:100');
-    assert.equal(await spool.points('1:2:100'), undefined);
-    await spool.remove('1:2:300');
+  beforeEach(async () => {
+    const name = `spool-${++table}`;
+    await createSpoolTable(dynamo.client, name);
+    spool = new DynamoSpool(dynamo.client, name);
   });
 
-  it('looks at no more entries than its limit in one scan', async () => {
-    for (let i = 0; i < 30; i++) await spool.save(`9:${i}:1`, [point(i)], Date.now(), Date.now() + 5000);
-    assert.equal((await spool.heads(10)).length, 10);
-    assert.equal((await spool.heads()).length, 30);
+  async function items(shard: string) {
+    const out = await dynamo.client.send(
+      new QueryCommand({
+        TableName: spool.tableName,
+        KeyConditionExpression: '#shard = :s',
+        ExpressionAttributeNames: { '#shard': 'shard' },
+        ExpressionAttributeValues: { ':s': { S: shard } },
+      }),
+    );
+    return out.Items ?? [];
+  }
+
+  it('keeps the points as gzip of their exact JSON, under a queue shard, keyed by time, run and nonce', async () => {
+    const t0 = Date.UTC(2026, 10, 25);
+    await spool.save('1:2:100', [point(1), point(2)], t0 + 1000, Date.now() + 5000);
+    const all = (await Promise.all(queueShards().map(items))).flat();
+    assert.equal(all.length, 1);
+    const item = all[0]!;
+    assert.match(item.shard!.S!, /^queue-(0\d|1[0-5])$/);
+    assert.match(item.entry!.S!, new RegExp(`^${t0 + 1000}#1:2:100#[A-Za-z0-9_-]{8}$`));
+    assert.equal(
+      gunzipSync(item.body!.B!).toString('utf8'),
+      `[${serializeDatapoint(point(1))},${serializeDatapoint(point(2))}]`,
+    );
+    assert.equal(item.points!.N, '2');
+    assert.equal(Number(item.expiresAt!.N), Math.floor((t0 + 1000) / 1000) + 14 * 86_400);
+    assert.deepEqual(decodePoints(item.body!.B!).points, [point(1), point(2)]);
+  });
+
+  it('spreads runs over the 16 shards and reads them oldest first across shards', async () => {
+    const t0 = Date.UTC(2026, 10, 25);
+    // Spooled out of order; the heads come back in time order.
+    const times = Array.from({ length: 64 }, (_, i) => t0 + ((i * 37) % 64) * 1000);
+    for (const [i, t] of times.entries()) await spool.save(`9:${i}:1`, [point(i)], t, Date.now() + 5000);
+    const heads = await spool.heads();
+    assert.deepEqual(
+      heads.map((h) => h.spooledAtMs),
+      [...times].sort((a, b) => a - b),
+    );
+    const used = new Set(heads.map((h) => h.key.shard));
+    assert.ok(used.size >= 8, `64 runs landed in ${used.size} shards`);
+  });
+
+  it('a run spooled again is a second item, never an overwrite', async () => {
+    const now = Date.now();
+    await spool.save('1:2:100', [point(1)], now, now + 5000);
+    // Same run, same millisecond, other points (the node table changed in between): kept as well.
+    await spool.save('1:2:100', [point(9)], now, now + 5000);
+    await spool.save('1:2:100', [point(1)], now, now + 5000);
+    const heads = await spool.heads();
+    assert.equal(heads.length, 3);
+    assert.equal(new Set(heads.map((h) => h.key.entry)).size, 3);
+  });
+
+  it('counts a refusal only on an item that still exists, parks under the same entry, and requeues', async () => {
+    const now = Date.now();
+    await spool.save('1:2:100', [point(1)], now - 60_000, now + 5000);
+    const run = (await Promise.all(spool.shards.map((s) => spool.readPage(s, undefined, 10))))
+      .flatMap((p) => p.runs)
+      .at(0)!;
+    assert.equal(await spool.recordFailure(run.key, 'HTTP 400'), 1);
+    assert.equal(await spool.recordFailure(run.key, 'HTTP 400 again'), 2);
+
+    await spool.park({ ...run, attempts: 2 }, 'refused in 2 replays', now);
+    // Parking twice (a replay that stopped between its put and its delete) keeps one parked copy.
+    await spool.park({ ...run, attempts: 2 }, 'refused in 2 replays', now);
+    assert.deepEqual(await spool.heads(), []);
+    assert.equal(await spool.recordFailure(run.key, 'gone'), undefined, 'a gone item is not recreated');
+    assert.deepEqual(await spool.heads(), []);
+    const parked = await spool.parked();
+    assert.equal(parked.length, 1);
+    assert.equal(parked[0]!.key.shard, PARKED_SHARD);
+    assert.equal(parked[0]!.key.entry, run.key.entry);
+    assert.equal(parked[0]!.reason, 'refused in 2 replays');
+    assert.equal(parked[0]!.attempts, 2);
+    assert.deepEqual(decodePoints(parked[0]!.body).points, [point(1)]);
+    assert.equal(await spool.parkedCount(), 1);
+
+    await spool.requeue(parked[0]!, now);
+    assert.equal(await spool.parkedCount(), 0);
+    const queued = await spool.heads();
+    assert.equal(queued.length, 1);
+    assert.equal(queued[0]!.runKey, '1:2:100');
+    assert.equal(queued[0]!.spooledAtMs, now - 60_000, 'the first spool time is kept');
+    assert.ok(queued[0]!.key.entry.startsWith(`${now}#`), 'queued again now');
+  });
+
+  it('reports depth and oldest entry per shard, capped, and deletes in batches', async () => {
+    const t0 = Date.now() - 3_600_000;
+    for (let i = 0; i < 60; i++) await spool.save(`5:${i}:1`, [point(i)], t0 + i, Date.now() + 5000);
+    const stats = await spool.queueStats();
+    assert.deepEqual(stats, { depth: 60, depthIsLowerBound: false, oldestQueuedAtMs: t0 });
+    const keys = (await spool.heads()).map((h) => h.key);
+    assert.deepEqual(await spool.remove(keys), []);
+    assert.deepEqual(await spool.queueStats(), {
+      depth: 0,
+      depthIsLowerBound: false,
+      oldestQueuedAtMs: undefined,
+    });
+    // Deleting what is already gone is no error.
+    assert.deepEqual(await spool.remove(keys.slice(0, 3)), []);
+  });
+
+  it('says when the depth count reached its cap', async () => {
+    const small = new DynamoSpool(dynamo.client, spool.tableName, { shardCount: 1 });
+    for (let i = 0; i < 5; i++) await small.save(`5:${i}:1`, [point(i)], Date.now(), Date.now() + 5000);
+    const capped = await small.queueStats(undefined, 3);
+    assert.equal(capped.depth, 3);
+    assert.equal(capped.depthIsLowerBound, true);
   });
 });

@@ -64,6 +64,8 @@ describe('replay handler', () => {
       sink: new OpenTsdbWriter(tsdb.url, { timeoutMs: 500, log: logger }),
       logger,
       metrics,
+      // One write gives up after a second (5 s in production) when OpenTSDB is down.
+      tuning: { writeBudgetMs: 1000 },
     });
 
   it('drains the spool, reports what it replayed and an empty spool, and flushes the metrics once', async () => {
@@ -75,7 +77,11 @@ describe('replay handler', () => {
     assert.equal(result.replayed, 3);
     assert.equal(tsdb.points.length, 6);
     assert.deepEqual(await spool.heads(), []);
+    assert.equal(metrics.values.get('RunsReplayed'), 3);
     assert.equal(metrics.values.get('DatapointsReplayed'), 6);
+    assert.equal(metrics.values.get('DatapointsRejected'), 0);
+    assert.equal(metrics.values.get('RunsParked'), 0);
+    assert.equal(metrics.values.get('ParkedRuns'), 0);
     assert.equal(metrics.values.get('SpoolDepth'), 0);
     assert.equal(metrics.values.get('SpoolOldestAgeSeconds'), 0);
     assert.equal(metrics.published, 1);
@@ -89,7 +95,9 @@ describe('replay handler', () => {
     tsdb.failNext(100, 'down');
     const result = await handler()(undefined, lambdaContext('replay', 50_000));
     assert.equal(result.replayed, 0);
+    assert.match(result.stoppedBy ?? '', /^OpenTSDB unavailable/);
     assert.equal((await spool.heads()).length, 1);
+    assert.equal(metrics.values.get('RunsReplayed'), 0);
     assert.equal(metrics.values.get('SpoolDepth'), 1);
     assert.ok((metrics.values.get('SpoolOldestAgeSeconds') ?? 0) >= 90);
     assert.equal(metrics.published, 1);
@@ -97,14 +105,19 @@ describe('replay handler', () => {
 
   it('fails the invocation on an unexpected error, logging it once and still flushing the metrics', async () => {
     const broken: SpoolStore = {
-      heads: () => Promise.reject(new Error('spool table gone')),
-      points: () => Promise.resolve(undefined),
-      remove: () => Promise.resolve(),
+      shards: spool.shards,
+      readPage: () => Promise.reject(new Error('spool table gone')),
+      remove: () => Promise.resolve([]),
+      recordFailure: () => Promise.resolve(undefined),
+      park: () => Promise.resolve(),
+      queueStats: () => Promise.resolve({ depth: 0, depthIsLowerBound: false, oldestQueuedAtMs: undefined }),
+      parkedCount: () => Promise.resolve(0),
     };
     await assert.rejects(handler(broken)(undefined, lambdaContext('replay', 50_000)), /spool table gone/);
     const errors = logger.records().filter((r) => r.level === 'ERROR');
     assert.equal(errors.length, 1);
-    assert.equal(errors[0]!.message, 'invocation failed unexpectedly');
+    assert.equal(errors[0]!.message, 'spool replay failed');
+    assert.match(String(errors[0]!.error), /spool table gone/);
     assert.equal(metrics.published, 1);
   });
 });
