@@ -183,7 +183,10 @@ class SpoolReplay {
       const runs = batch;
       batch = [];
       batchBytes = 0;
-      while (writing.size >= this.settings.parallelWrites) await Promise.race(writing);
+      // One write alone until OpenTSDB has stored one in this replay: after an outage it is the circuit
+      // breaker's probe, and writes sent beside it would come back "unavailable" and stop the replay.
+      while (writing.size >= (this.storedWrites > 0 ? this.settings.parallelWrites : 1))
+        await Promise.race(writing);
       const task = this.writeRuns(runs)
         .catch((error: unknown) => this.fail(error))
         .finally(() => writing.delete(task));

@@ -12,6 +12,7 @@ import { DynamoSpool } from '../../lambda/spool/dynamo-spool.js';
 import { type ReplayOptions, replaySpool, type SpoolStore } from '../../lambda/spool/replay-spool.js';
 import { entryKey } from '../../lambda/spool/spool-keys.js';
 import { decodePoints } from '../../lambda/spool/spooled-run.js';
+import { resetBreaker, untilProbeDue } from '../support/breaker.js';
 import { captureLog } from '../support/capture-log.js';
 
 const T0 = 1795521852;
@@ -87,6 +88,8 @@ describe('spool replay', () => {
     await createSpoolTable(dynamo.client, name);
     spool = new DynamoSpool(dynamo.client, name);
     tsdb.reset();
+    // Every scenario starts with OpenTSDB healthy: the process's breaker is shared by every writer.
+    resetBreaker(tsdb.url);
     writer = new OpenTsdbWriter(tsdb.url, { timeoutMs: 2000, log: captureLog() });
   });
 
@@ -128,15 +131,18 @@ describe('spool replay', () => {
   it('packs many runs into each request and keeps several requests in flight', async () => {
     const ids = Array.from({ length: 120 }, (_, i) => i + 1);
     await spoolRuns(ids);
-    // Each write waits until another one is in flight (or 5 s, which would fail the assertion below).
+    // The first write goes alone (the breaker's probe after an outage); then each write waits until another
+    // one is in flight (or 5 s, which would fail the assertion below).
     let inFlight = 0;
     let most = 0;
+    let writes = 0;
     let release: (() => void) | undefined;
     const sink: DatapointSink = {
       async write(points, deadlineMs) {
+        writes++;
         inFlight++;
         most = Math.max(most, inFlight);
-        if (most < 2) {
+        if (writes > 1 && most < 2) {
           await new Promise<void>((resolve) => {
             release = resolve;
             setTimeout(resolve, 5000);
@@ -246,6 +252,8 @@ describe('spool replay', () => {
     );
     assert.ok(runs.every((r) => r.attempts === 0));
     tsdb.fault = 'none';
+    // The next scheduled replay: by then the breaker lets a probe through.
+    await untilProbeDue(tsdb.url);
     assert.equal((await replay(writer)).replayed, 3);
     assertStoredOnce([5001, 5002, 5003]);
   });
