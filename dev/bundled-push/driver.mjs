@@ -3,6 +3,7 @@
 // small loop) runs in the process: its CPU time and its stdout are the function's own.
 // Every byte written to stdout/stderr is counted (and still written) so each call reports the log bytes
 // it caused; nothing here writes to stdout itself.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 
@@ -27,14 +28,14 @@ const { handler } = await import(pathToFileURL(process.env.BUNDLED_PUSH_FILE).hr
 const forwardAgent = new http.Agent({ keepAlive: true });
 
 /** What the Lambda runtime hands a warm invocation: plenty of time left. */
-function context(requestId) {
+function context() {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${process.env.AWS_LAMBDA_FUNCTION_NAME}`,
     memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-    awsRequestId: requestId,
+    awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${process.env.AWS_LAMBDA_FUNCTION_NAME}`,
     logStreamName: '2026/12/01/[$LATEST]0123456789abcdef0123456789abcdef',
     getRemainingTimeInMillis: () => 14_000,
@@ -77,12 +78,13 @@ process.on('message', async (message) => {
       const logBytes = [];
       let lastLog = '';
       for (let i = 0; i < message.times; i++) {
-        const requestId = `c6af9ac6-7b61-11e6-9a41-93e8${String(++counter).padStart(8, '0')}`;
+        // API Gateway's HTTP API request ids look like "JKJaXmPLvHcESHA=" (the Lambda's own is a UUID).
+        const requestId = `JKJaXmPL${String(++counter).padStart(7, '0')}=`;
         const event = { ...message.event, requestContext: { ...message.event.requestContext, requestId } };
         outBytes = 0;
         outText = '';
         const c0 = cpu();
-        const answer = await handler(event, context(requestId));
+        const answer = await handler(event, context());
         cpuUs.push(cpu() - c0);
         statuses.push(answer.statusCode);
         // Powertools and EMF lines go out synchronously before the handler resolves.

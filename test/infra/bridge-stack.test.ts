@@ -454,6 +454,18 @@ describe('operations', () => {
     assert.match(String(alarm.AlarmDescription), /npm run spool -- list/);
   });
 
+  it('counts pushes from unknown nodes with a metric filter on the push log (the line says unknownNode 1)', () => {
+    const pushLogs = resourceByPrefix(t, 'AWS::Logs::LogGroup', 'PushApiFunctionLogGroup').id;
+    const filters = Object.values(t.findResources('AWS::Logs::MetricFilter'))
+      .map((f) => f.Properties as Json)
+      .filter((f) => JSON.stringify(f.LogGroupName) === JSON.stringify({ Ref: pushLogs }));
+    assert.equal(filters.length, 1);
+    assert.equal(filters[0]!.FilterPattern, '{ $.unknownNode = 1 }');
+    assert.deepEqual(filters[0]!.MetricTransformations, [
+      { MetricNamespace: METRICS_NAMESPACE, MetricName: MetricName.UnknownNodes, MetricValue: '1' },
+    ]);
+  });
+
   describe('throttled pushes', () => {
     const accessLogs = resourceByPrefix(t, 'AWS::Logs::LogGroup', 'PushApiAccessLogs').id;
     const stage = resourceByPrefix(t, 'AWS::ApiGatewayV2::Stage', 'PushApiDefaultStage');
@@ -462,8 +474,11 @@ describe('operations', () => {
     );
 
     it('counts them with a metric filter on the access log the stage writes', () => {
-      assert.equal(filters.length, 1);
-      const filter = filters[0]!;
+      const onAccessLog = filters.filter(
+        (f) => JSON.stringify(f.LogGroupName) === JSON.stringify({ Ref: accessLogs }),
+      );
+      assert.equal(onAccessLog.length, 1);
+      const filter = onAccessLog[0]!;
       assert.deepEqual(filter.LogGroupName, { Ref: accessLogs });
       assert.deepEqual((props(stage).AccessLogSettings as Json).DestinationArn, {
         'Fn::GetAtt': [accessLogs, 'Arn'],

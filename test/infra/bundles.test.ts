@@ -1,10 +1,23 @@
 // Imports every synthesized function bundle as the Lambda runtime would (ESM, index.mjs), so a bundle that
-// cannot load — a CommonJS `require` left in an ESM bundle, a missing module — fails CI, not the deploy.
+// cannot load — a CommonJS `require` left in an ESM bundle, a missing module — fails CI, not the deploy; and
+// runs the push bundle as Lambda would, holding what it writes to the log per push to its limit.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { type BundledPush, httpApiPushEvent, startBundledPush } from '../../dev/bundled-push/bundled-push.js';
+import {
+  createNodesTable,
+  createSpoolTable,
+  type EmbeddedDynamo,
+  startEmbeddedDynamo,
+} from '../../dev/embedded-dynamo.js';
+import { FIXTURE_NODES_FILE, pushFixture, pushFixtureNames } from '../../dev/fixtures.js';
+import { readNodesFile } from '../../dev/nodes-file.js';
+import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
+import { NodeTable } from '../../lambda/nodes/node-table.js';
+import { sha256Hex } from '../../lambda/push/push-token.js';
 import { deployedEnvironment, synthBridge } from './synth-bridge.js';
 
 const { template, assembly } = synthBridge();
@@ -60,4 +73,63 @@ describe('function bundles', () => {
       }
     });
   }
+});
+
+describe('the push bundle as Lambda runs it, with the default stack', () => {
+  const push = bundles.find((b) => b.service === 'push')!;
+  const TOKEN = 'bundle-token';
+  let dynamo: EmbeddedDynamo;
+  let tsdb: OpenTsdbStandIn;
+  let fn: BundledPush;
+
+  before(async () => {
+    dynamo = await startEmbeddedDynamo();
+    await createNodesTable(dynamo.client, 'nodes');
+    await createSpoolTable(dynamo.client, 'spool');
+    await new NodeTable(dynamo.client, 'nodes').putMany(await readNodesFile(FIXTURE_NODES_FILE));
+    tsdb = await startOpenTsdbStandIn();
+    fn = await startBundledPush({
+      bundleFile: join(push.dir, 'index.mjs'),
+      environment: {
+        // What the stack gives the function; the tables and OpenTSDB are the local ones.
+        ...deployedEnvironment(push.fn),
+        NODES_TABLE: 'nodes',
+        SPOOL_TABLE: 'spool',
+        OPENTSDB_URL: tsdb.url,
+        PUSH_TOKEN_HASHES: sha256Hex(TOKEN),
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      },
+    });
+  });
+  after(async () => {
+    await fn?.close();
+    await tsdb?.close();
+    await dynamo?.close();
+  });
+
+  it("drops Lambda's START and REPORT lines (system log level WARN): what the function writes is all", () => {
+    assert.equal(push.fn.Properties.LoggingConfig.SystemLogLevel, 'WARN');
+  });
+
+  it('writes one line of at most 300 bytes per successful push, metrics included', async () => {
+    const known = new Set((await readNodesFile(FIXTURE_NODES_FILE)).map((n) => n.nodeId));
+    for (const name of pushFixtureNames()) {
+      const body = pushFixture(name);
+      // The first push of a fixture registers its metric names with OpenTSDB (logged once, at INFO).
+      await fn.push(httpApiPushEvent(body, TOKEN), 1);
+      const run = await fn.push(httpApiPushEvent(body, TOKEN), 3);
+      assert.deepEqual(run.statuses, [200, 200, 200], name);
+      const lines = run.lastLog.trimEnd().split('\n');
+      assert.equal(lines.length, 1, `${name}: one line per push: ${run.lastLog}`);
+      const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+      assert.equal(line.outcome, 'written');
+      assert.ok(
+        (line._aws as { CloudWatchMetrics: unknown[] }).CloudWatchMetrics.length === 1,
+        'EMF metrics',
+      );
+      const nodeId = Number(line.nodeId);
+      const limit = known.has(nodeId) ? 300 : 320; // an unknown node adds "unknownNode":1
+      for (const bytes of run.logBytes) assert.ok(bytes <= limit, `${name}: ${bytes} bytes: ${run.lastLog}`);
+    }
+  });
 });
