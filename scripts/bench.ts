@@ -22,7 +22,7 @@ import {
 } from '../dev/embedded-dynamo.js';
 import { FIXTURE_NODES_FILE, pushFixture, pushFixtureNames } from '../dev/fixtures.js';
 import { readNodesFile } from '../dev/nodes-file.js';
-import { startOpenTsdbStandIn } from '../dev/opentsdb-stand-in/opentsdb-stand-in.js';
+import { startStandInProcess } from '../dev/opentsdb-stand-in/stand-in-process.js';
 import { BUNDLE_ALIASES, ESBUILD_TARGET, MAIN_FIELDS } from '../infra/bundling.js';
 import { parseMetricNaming, parseMetricSets } from '../lambda/config.js';
 import { toDatapoints } from '../lambda/metrics/datapoints.js';
@@ -30,6 +30,7 @@ import { nodeDimensions } from '../lambda/metrics/node-dimensions.js';
 import type { NodeRecord } from '../lambda/nodes/node-record.js';
 import { NodeTable } from '../lambda/nodes/node-table.js';
 import { serializeDatapoint } from '../lambda/opentsdb/datapoint.js';
+import { syncTimeoutFor } from '../lambda/opentsdb/writer.js';
 import { DEFAULT_WRITE_BUDGET_MS } from '../lambda/push/push-limits.js';
 import { sha256Hex } from '../lambda/push/push-token.js';
 import { parsePush } from '../lambda/webhook/parse-push.js';
@@ -130,7 +131,8 @@ async function measurePushes(
   cpuProfileDir: string | undefined,
 ): Promise<PushFigures[]> {
   const dynamo: EmbeddedDynamo = await startEmbeddedDynamo();
-  const tsdb = await startOpenTsdbStandIn();
+  // In a process of its own: its work must not count against the function or share a process with it.
+  const tsdb = await startStandInProcess();
   let fn: BundledPush | undefined;
   try {
     await createNodesTable(dynamo.client, NODES_TABLE);
@@ -158,23 +160,20 @@ async function measurePushes(
       const first = await fn.push(f.event, 1);
       if (first.statuses[0] !== 200) throw new Error(`${f.name}: the function answered ${first.statuses[0]}`);
       const stored = datapointsBody(f.body, nodes);
-      const putPath = tsdb.requests.filter((r) => r.path.startsWith('/api/put')).at(-1)?.path ?? '/api/put';
+      // Where the function puts (OPENTSDB_TIMEOUT_MS is 3000 by default): the forwarder puts there too.
+      const putPath = `/api/put?details&sync&sync_timeout=${syncTimeoutFor(3000)}`;
       await fn.push(f.event, warmup);
       await fn.forward(f.body, `${tsdb.url}${putPath}`, stored.body, warmup);
-      // Alternate bridge and forwarder in slices, so a change in the machine's load hits both alike.
-      const bridge: number[] = [];
-      const forwarder: number[] = [];
-      const logBytes: number[] = [];
-      let failures = 0;
-      const slice = Math.max(1, Math.min(100, pushes));
-      for (let done = 0; done < pushes; done += slice) {
-        const n = Math.min(slice, pushes - done);
-        const run = await fn.push(f.event, n);
-        bridge.push(...run.cpuUs);
-        logBytes.push(...run.logBytes);
-        failures += run.statuses.filter((s) => s !== 200).length;
-        forwarder.push(...(await fn.forward(f.body, `${tsdb.url}${putPath}`, stored.body, n)).cpuUs);
-      }
+      // One push, one forward, and again: both meet the same state of the machine and of its caches.
+      const run = await fn.compare(
+        f.event,
+        { pushBody: f.body, url: `${tsdb.url}${putPath}`, pointsBody: stored.body },
+        pushes,
+      );
+      const bridge = run.cpuUs;
+      const forwarder = run.forwardUs;
+      const logBytes = run.logBytes;
+      const failures = run.statuses.filter((s) => s !== 200).length;
       figures.push({
         fixture: f.name,
         bytes: Buffer.byteLength(f.body),
@@ -185,7 +184,6 @@ async function measurePushes(
         logBytes: median(logBytes),
         failures,
       });
-      tsdb.reset();
     }
     return figures;
   } finally {
@@ -344,8 +342,9 @@ async function main(): Promise<void> {
       `\nCPU per push (process.cpuUsage, user + system, median of ${pushes} after ${warmup} warm-up) of the ` +
         "push bundle (the stack's esbuild settings) run as Lambda runs it, in a process of its own, against " +
         'the strict OpenTSDB stand-in (warm node cache: dynalite + nodes/v1-items.json), next to a bare ' +
-        'forwarder in that same process: JSON.parse of the push, one keep-alive http.request POST of the ' +
-        "same datapoints' JSON to the same URL. Log bytes: what the function wrote per push (Lambda's " +
+        'forwarder in that same process: JSON.parse of the push, JSON.stringify of its datapoints (the same ' +
+        'points, as plain objects), one keep-alive http.request POST of them, to the same URL. Log bytes: ' +
+        "what the function wrote per push (Lambda's " +
         'own START/REPORT lines come on top unless its system log level is WARN).\n',
     );
     console.log(

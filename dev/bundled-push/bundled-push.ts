@@ -35,14 +35,24 @@ export interface BundledPush {
   /** Invokes the handler `times` times in a row with this event (a fresh request id each time). */
   push(event: APIGatewayProxyEventV2, times: number): Promise<PushRun>;
   /**
-   * The yardstick, in the same process: parse `pushBody` and POST `pointsBody` to `url` with one keep-alive
-   * `http.request`, `times` times; CPU µs of each.
+   * The yardstick, in the same process: parse `pushBody`, serialise the datapoints of `pointsBody` (a JSON
+   * array, parsed once beforehand) and POST them to `url` with one keep-alive `http.request`, `times` times;
+   * CPU µs of each.
    */
   forward(pushBody: string, url: string, pointsBody: string, times: number): Promise<{ cpuUs: number[] }>;
+  /**
+   * Alternates one push and one forward (as `forward`), `times` times: the fairest comparison, since both
+   * meet the same state of the machine and of its caches.
+   */
+  compare(
+    event: APIGatewayProxyEventV2,
+    forward: { pushBody: string; url: string; pointsBody: string },
+    times: number,
+  ): Promise<PushRun & { forwardUs: number[] }>;
   close(): Promise<void>;
 }
 
-type Reply = { ok: true; ready?: true } & Partial<PushRun> & { cpuUs?: number[] };
+type Reply = { ok: true; ready?: true } & Partial<PushRun> & { cpuUs?: number[]; forwardUs?: number[] };
 
 export async function startBundledPush(options: BundledPushOptions): Promise<BundledPush> {
   const memoryMb = options.memoryMb ?? 512;
@@ -104,6 +114,12 @@ export async function startBundledPush(options: BundledPushOptions): Promise<Bun
       const reply = next();
       child.send({ kind: 'forward', pushBody, url, pointsBody, times });
       return { cpuUs: (await reply).cpuUs ?? [] };
+    },
+    async compare(event, forward, times) {
+      const reply = next();
+      child.send({ kind: 'compare', event, times, ...forward });
+      const { statuses = [], cpuUs = [], logBytes = [], lastLog = '', forwardUs = [] } = await reply;
+      return { statuses, cpuUs, logBytes, lastLog, forwardUs };
     },
     close: () =>
       new Promise<void>((resolve) => {

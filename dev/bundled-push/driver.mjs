@@ -45,9 +45,13 @@ function context() {
   };
 }
 
-/** The parsed-and-posted yardstick: what any forwarder must at least do for one push. */
-function forwardOnce(pushBody, url, pointsBody) {
+/**
+ * The yardstick: what any forwarder must at least do for one push: parse it, serialise its datapoints
+ * (JSON.stringify of the same points, as plain objects) and POST them with one keep-alive http.request.
+ */
+function forwardOnce(pushBody, url, points) {
   JSON.parse(pushBody);
+  const pointsBody = JSON.stringify(points);
   return new Promise((resolve, reject) => {
     const request = http.request(
       url,
@@ -68,37 +72,52 @@ function forwardOnce(pushBody, url, pointsBody) {
 }
 
 let counter = 0;
+
+/** One invocation, as the runtime makes it: its CPU time, answer and what it wrote. */
+async function invokeOnce(baseEvent) {
+  // API Gateway's HTTP API request ids look like "JKJaXmPLvHcESHA=" (the Lambda's own is a UUID).
+  const requestId = `JKJaXmPL${String(++counter).padStart(7, '0')}=`;
+  const event = { ...baseEvent, requestContext: { ...baseEvent.requestContext, requestId } };
+  outBytes = 0;
+  outText = '';
+  const c0 = cpu();
+  const answer = await handler(event, context());
+  const cpuUs = cpu() - c0;
+  // Powertools and EMF lines go out synchronously before the handler resolves.
+  return { cpuUs, status: answer.statusCode, logBytes: outBytes, log: outText };
+}
+
+async function forwardTimed(message, points) {
+  const c0 = cpu();
+  await forwardOnce(message.pushBody, message.url, points);
+  return cpu() - c0;
+}
+
 process.on('message', async (message) => {
   // A clean exit, so that --cpu-prof writes its profile.
   if (message.kind === 'exit') process.exit(0);
   try {
-    if (message.kind === 'push') {
+    if (message.kind === 'push' || message.kind === 'compare') {
+      // `compare` alternates a push and a forward, so that both meet the same state of the machine.
+      const points = message.kind === 'compare' ? JSON.parse(message.pointsBody) : undefined;
       const statuses = [];
       const cpuUs = [];
       const logBytes = [];
+      const forwardUs = [];
       let lastLog = '';
       for (let i = 0; i < message.times; i++) {
-        // API Gateway's HTTP API request ids look like "JKJaXmPLvHcESHA=" (the Lambda's own is a UUID).
-        const requestId = `JKJaXmPL${String(++counter).padStart(7, '0')}=`;
-        const event = { ...message.event, requestContext: { ...message.event.requestContext, requestId } };
-        outBytes = 0;
-        outText = '';
-        const c0 = cpu();
-        const answer = await handler(event, context());
-        cpuUs.push(cpu() - c0);
-        statuses.push(answer.statusCode);
-        // Powertools and EMF lines go out synchronously before the handler resolves.
-        logBytes.push(outBytes);
-        lastLog = outText;
+        const run = await invokeOnce(message.event);
+        cpuUs.push(run.cpuUs);
+        statuses.push(run.status);
+        logBytes.push(run.logBytes);
+        lastLog = run.log;
+        if (points) forwardUs.push(await forwardTimed(message, points));
       }
-      process.send({ ok: true, statuses, cpuUs, logBytes, lastLog });
+      process.send({ ok: true, statuses, cpuUs, logBytes, lastLog, forwardUs });
     } else if (message.kind === 'forward') {
+      const points = JSON.parse(message.pointsBody);
       const cpuUs = [];
-      for (let i = 0; i < message.times; i++) {
-        const c0 = cpu();
-        await forwardOnce(message.pushBody, message.url, message.pointsBody);
-        cpuUs.push(cpu() - c0);
-      }
+      for (let i = 0; i < message.times; i++) cpuUs.push(await forwardTimed(message, points));
       process.send({ ok: true, cpuUs });
     }
   } catch (error) {

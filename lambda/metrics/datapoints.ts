@@ -58,13 +58,17 @@ export function toDatapoints(
     add(ERROR_METRIC, 1, errorTags);
   }
 
+  // Every detail metric has the same tags: one object for all of them, so it is serialised once
+  // (packRequestBodies keeps the JSON of each tags object of a body).
+  let detail: Record<string, string> | undefined;
   const detailTags = (): Record<string, string> => {
-    const tags = base();
-    tags.asn = dims.asn;
-    tags.continent = dims.continent;
-    tags.country = dims.country;
-    tags.isp = dims.isp;
-    return tags;
+    if (detail) return detail;
+    detail = base();
+    detail.asn = dims.asn;
+    detail.continent = dims.continent;
+    detail.country = dims.country;
+    detail.isp = dims.isp;
+    return detail;
   };
   const addGroup = (prefix: string, group: Measurements): void => {
     for (const [suffix, value] of group) add(`${prefix}.${suffix}`, value, detailTags());

@@ -6,12 +6,12 @@ import { cleanTagValue } from './tag-value.js';
 
 /** The node's tag values, cleaned for OpenTSDB. */
 export interface NodeDimensions {
-  asn: string;
-  continent: string;
-  country: string;
-  region: string;
-  city: string;
-  isp: string;
+  readonly asn: string;
+  readonly continent: string;
+  readonly country: string;
+  readonly region: string;
+  readonly city: string;
+  readonly isp: string;
 }
 
 /**
@@ -19,6 +19,19 @@ export interface NodeDimensions {
  * "City, CC - ISP") where the table has no record or no value.
  */
 export function nodeDimensions(result: TestResult, node: NodeRecord | undefined): NodeDimensions {
+  if (node === undefined) return dimensionsOf(result, node);
+  // A node's record lives in the cache for minutes and its pushes name it the same way each time: its
+  // dimensions are worked out once per record (and again if a payload says otherwise).
+  const known = byNode.get(node);
+  if (known && known.nodeName === result.nodeName && known.asn === result.asn) return known.dims;
+  const dims = dimensionsOf(result, node);
+  byNode.set(node, { nodeName: result.nodeName, asn: result.asn, dims });
+  return dims;
+}
+
+const byNode = new WeakMap<NodeRecord, { nodeName?: string; asn?: number; dims: NodeDimensions }>();
+
+function dimensionsOf(result: TestResult, node: NodeRecord | undefined): NodeDimensions {
   const fromName = parseNodeName(result.nodeName ?? node?.name ?? '');
   const code = node?.countryCode ?? fromName.countryCode;
   const byCode = code ? countryByCode(code) : undefined;

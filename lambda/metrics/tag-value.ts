@@ -11,7 +11,22 @@ const LETTER = /\p{L}/u;
  */
 export function cleanTagValue(raw: string | number | undefined | null): string {
   if (raw === undefined || raw === null) return 'unknown';
-  const text = String(raw).normalize('NFC');
+  const key = String(raw);
+  let clean = cleaned.get(key);
+  if (clean === undefined) {
+    clean = cleanUncached(key);
+    // Node attributes repeat push after push; the bound keeps hostile payloads from growing it for good.
+    if (cleaned.size >= CLEANED_CACHE_SIZE) cleaned.clear();
+    cleaned.set(key, clean);
+  }
+  return clean;
+}
+
+const cleaned = new Map<string, string>();
+const CLEANED_CACHE_SIZE = 8192;
+
+function cleanUncached(raw: string): string {
+  const text = raw.normalize('NFC');
   let out = '';
   for (let i = 0; i < text.length && out.length <= MAX_TAG_LENGTH * 2; i++) {
     const unit = text[i]!;

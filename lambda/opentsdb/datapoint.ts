@@ -12,7 +12,27 @@ export interface Datapoint {
  * keeps a rewritten duplicate only when its encoding is identical, so Catchpoint's retries stay harmless.
  */
 export function serializeDatapoint(point: Datapoint): string {
-  return `{"metric":${JSON.stringify(point.metric)},"timestamp":${point.timestamp},"value":${formatValue(point.value)},"tags":${JSON.stringify(point.tags)}}`;
+  return pointJson(point, JSON.stringify(point.tags));
+}
+
+/**
+ * serializeDatapoint for many points at once (one request body): a run's detail metrics share one tags
+ * object, whose JSON is then made once rather than once per point.
+ */
+export function datapointSerializer(): (point: Datapoint) => string {
+  const tagsJson = new Map<object, string>();
+  return (point) => {
+    let tags = tagsJson.get(point.tags);
+    if (tags === undefined) {
+      tags = JSON.stringify(point.tags);
+      tagsJson.set(point.tags, tags);
+    }
+    return pointJson(point, tags);
+  };
+}
+
+function pointJson(point: Datapoint, tags: string): string {
+  return `{"metric":${JSON.stringify(point.metric)},"timestamp":${point.timestamp},"value":${formatValue(point.value)},"tags":${tags}}`;
 }
 
 /**

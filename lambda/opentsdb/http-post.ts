@@ -3,7 +3,7 @@ import https from 'node:https';
 
 export interface PostAnswer {
   status: number;
-  contentType: string;
+  /** Read whole (cut at MAX_ANSWER_BYTES): OpenTSDB's own answers say what they are in the body. */
   body: string;
 }
 
@@ -25,43 +25,35 @@ const agents = {
 
 /**
  * POSTs a complete body with Content-Length (never chunked, never `Expect`) and resolves with the answer,
- * or rejects on a connection error or when `timeoutMs` passes.
+ * or rejects on a connection error or when `timeoutMs` passes. One promise and one timer for the whole
+ * exchange, stale-socket retries included: this runs once per push, so it is kept lean.
  */
-export async function httpPost(
+export function httpPost(
   url: URL,
-  body: Buffer,
-  headers: Record<string, string>,
-  timeoutMs: number,
-): Promise<PostAnswer> {
-  const deadline = Date.now() + timeoutMs;
-  for (let retries = 0; ; retries++) {
-    try {
-      return await postOnce(url, body, headers, Math.max(1, deadline - Date.now()));
-    } catch (error) {
-      if (!(error instanceof StaleSocket) || retries >= STALE_SOCKET_RETRIES || Date.now() >= deadline)
-        throw error instanceof StaleSocket ? error.cause : error;
-    }
-  }
-}
-
-function postOnce(
-  url: URL,
-  body: Buffer,
+  body: string | Buffer,
   headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<PostAnswer> {
   const transport = url.protocol === 'https:' ? https : http;
+  const target = targetOf(url);
+  const options: http.RequestOptions = {
+    protocol: target.protocol,
+    hostname: target.hostname,
+    port: target.port,
+    path: target.path,
+    auth: target.auth,
+    method: 'POST',
+    agent: agents[url.protocol === 'https:' ? 'https:' : 'http:'],
+    headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
+  };
   return new Promise((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    let answered = false;
-    const request = transport.request(
-      url,
-      {
-        method: 'POST',
-        agent: agents[url.protocol === 'https:' ? 'https:' : 'http:'],
-        headers: { ...headers, 'Content-Length': String(body.length) },
-      },
-      (response) => {
+    let request: http.ClientRequest;
+    // A plain timer bounds the whole exchange (a socket timeout would only bound silences); it is also far
+    // cheaper than an AbortSignal per request.
+    const timer = setTimeout(() => request.destroy(new RequestTimeout(timeoutMs)), Math.max(1, timeoutMs));
+    const send = (staleRetries: number): void => {
+      let answered = false;
+      request = transport.request(options, (response) => {
         answered = true;
         const chunks: Buffer[] = [];
         let size = 0;
@@ -72,32 +64,47 @@ function postOnce(
         response.on('end', () => {
           clearTimeout(timer);
           resolve({
+            // Not response.headers: Node builds that object on first use, and nothing here needs it.
             status: response.statusCode ?? 0,
-            contentType: String(response.headers['content-type'] ?? ''),
             body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_ANSWER_BYTES),
           });
         });
         response.on('error', reject);
-      },
-    );
-    // A plain timer bounds the whole exchange (a socket timeout would only bound silences); it is also far
-    // cheaper than an AbortSignal per request.
-    timer = setTimeout(() => request.destroy(new RequestTimeout(timeoutMs)), Math.max(1, timeoutMs));
-    request.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      const stale =
-        request.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
-      reject(stale ? new StaleSocket(error) : error);
-    });
-    request.end(body);
+      });
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        const stale =
+          request.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+        if (stale && staleRetries < STALE_SOCKET_RETRIES && !(error instanceof RequestTimeout)) {
+          send(staleRetries + 1);
+          return;
+        }
+        clearTimeout(timer);
+        reject(error);
+      });
+      request.end(body);
+    };
+    send(0);
   });
 }
 
-/** A reset on a reused keep-alive connection before any answer: worth sending again at once. */
-class StaleSocket extends Error {
-  constructor(override readonly cause: Error) {
-    super(cause.message);
+// Where a URL points, as request options: http.request would work it out from the URL on every request.
+// Always the same keys, so that every request's options have one shape.
+const targets = new WeakMap<URL, http.RequestOptions>();
+
+function targetOf(url: URL): http.RequestOptions {
+  let target = targets.get(url);
+  if (target === undefined) {
+    target = {
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      // Credentials in OPENTSDB_URL (a proxy with basic auth), as http.request takes them from a URL.
+      auth: url.username ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined,
+    };
+    targets.set(url, target);
   }
+  return target;
 }
 
 export class RequestTimeout extends Error {

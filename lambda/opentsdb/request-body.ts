@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { type Datapoint, serializeDatapoint } from './datapoint.js';
+import { type Datapoint, datapointSerializer } from './datapoint.js';
 
 /**
  * OpenTSDB treats any body over 8192 bytes as "chunked" and refuses it with an HTML 400, gzip or not; the
@@ -12,8 +12,11 @@ const RAW_TARGET_BYTES = 40_000;
 
 export interface RequestBody {
   points: Datapoint[];
-  /** The JSON array as sent, at most MAX_BODY_BYTES long. */
-  bytes: Buffer;
+  /**
+   * The body as sent, at most MAX_BODY_BYTES long: the JSON array itself (a string: http writes it with its
+   * headers in one go) or its gzip.
+   */
+  bytes: string | Buffer;
   /**
    * `gzip` when the JSON is larger than the limit; a body that fits as it is goes uncompressed, since
    * compressing it would cost more CPU than the whole rest of a push and gain nothing on the limit.
@@ -33,6 +36,7 @@ export function packRequestBodies(points: readonly Datapoint[]): PackedBodies {
   let group: Datapoint[] = [];
   let json: string[] = [];
   let size = 2;
+  const serialize = datapointSerializer();
   const flush = (): void => {
     if (group.length > 0) encodeOrSplit(group, json, packed);
     group = [];
@@ -40,7 +44,7 @@ export function packRequestBodies(points: readonly Datapoint[]): PackedBodies {
     size = 2;
   };
   for (const point of points) {
-    const text = serializeDatapoint(point);
+    const text = serialize(point);
     if (group.length > 0 && size + text.length + 1 > RAW_TARGET_BYTES) flush();
     group.push(point);
     json.push(text);
@@ -51,8 +55,8 @@ export function packRequestBodies(points: readonly Datapoint[]): PackedBodies {
 }
 
 function encodeOrSplit(points: Datapoint[], json: string[], packed: PackedBodies): void {
-  const raw = Buffer.from(`[${json.join(',')}]`, 'utf8');
-  if (raw.length <= MAX_BODY_BYTES) {
+  const raw = `[${json.join(',')}]`;
+  if (Buffer.byteLength(raw, 'utf8') <= MAX_BODY_BYTES) {
     packed.bodies.push({ points, bytes: raw, encoding: 'identity' });
     return;
   }

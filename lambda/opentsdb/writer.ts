@@ -55,7 +55,12 @@ export interface WriterOptions {
   minRequestMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
-  post?: (url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number) => Promise<PostAnswer>;
+  post?: (
+    url: URL,
+    body: string | Buffer,
+    headers: Record<string, string>,
+    timeoutMs: number,
+  ) => Promise<PostAnswer>;
 }
 
 /**
@@ -107,6 +112,7 @@ export class OpenTsdbWriter implements DatapointSink {
   private readonly post: NonNullable<WriterOptions['post']>;
   private readonly minRequestMs: number;
   private readonly log: Log;
+  private readonly putUrls = new Map<number, URL>();
 
   constructor(
     baseUrl: string,
@@ -134,13 +140,21 @@ export class OpenTsdbWriter implements DatapointSink {
     return outcome;
   }
 
-  /** The URL of a put that may take `timeoutMs`. */
+  /** The URL of a put that may take `timeoutMs`; the few distinct ones are kept, not parsed per request. */
   private putUrl(timeoutMs: number): URL {
-    return new URL(
-      this.sync
-        ? `${this.baseUrl}/api/put?details&sync&sync_timeout=${syncTimeoutFor(timeoutMs)}`
-        : `${this.baseUrl}/api/put?details`,
-    );
+    const syncTimeout = this.sync ? syncTimeoutFor(timeoutMs) : 0;
+    let url = this.putUrls.get(syncTimeout);
+    if (url === undefined) {
+      url = new URL(
+        this.sync
+          ? `${this.baseUrl}/api/put?details&sync&sync_timeout=${syncTimeout}`
+          : `${this.baseUrl}/api/put?details`,
+      );
+      // Near a deadline every request has its own timeout: keep the map small.
+      if (this.putUrls.size >= 16) this.putUrls.clear();
+      this.putUrls.set(syncTimeout, url);
+    }
+    return url;
   }
 
   private async writeBatch(
@@ -281,7 +295,7 @@ export class OpenTsdbWriter implements DatapointSink {
   /** One request, if the breaker admits it; a request without an answer is reported as a failure. */
   private async send(
     url: URL,
-    bytes: Buffer,
+    bytes: string | Buffer,
     headers: Record<string, string>,
     timeoutMs: number,
   ): Promise<Exchange> {

@@ -6,6 +6,7 @@ import type { PushConfig } from '../config.js';
 import { NodeCache } from '../nodes/node-cache.js';
 import { NodeTable } from '../nodes/node-table.js';
 import { type DatapointSink, OpenTsdbWriter } from '../opentsdb/writer.js';
+import { contextOnDemand } from '../shared/context-on-demand.js';
 import type { InvocationTools } from '../shared/invocation.js';
 import { DynamoSpool } from '../spool/dynamo-spool.js';
 import { apiGatewayPushHandler, type PushHandler } from './api-gateway.js';
@@ -34,7 +35,8 @@ export interface PushHandlerDeps {
 }
 
 export function createPushHandler(deps: PushHandlerDeps): PushHandler {
-  const { config, dynamo, logger } = deps;
+  const { config, dynamo } = deps;
+  const logger = contextOnDemand(deps.logger);
   const nodes = new NodeCache(new NodeTable(dynamo, config.nodesTable), {
     ttlMs: config.nodeCacheTtlMs,
     waitMs: NODE_WAIT_MS,

@@ -9,7 +9,7 @@ import type { Log } from '../shared/log.js';
 import { parsePush } from '../webhook/parse-push.js';
 import { PushRejected, type RejectionKind } from '../webhook/push-rejected.js';
 import type { TestResult } from '../webhook/test-result.js';
-import { tokenAccepted } from './push-token.js';
+import { PushTokens } from './push-token.js';
 
 /** Catchpoint's documented push limit is far below this; anything bigger is not a test run. */
 export const MAX_PUSH_BYTES = 1024 * 1024;
@@ -93,7 +93,11 @@ export function runKey(result: TestResult, timestamp: number): string {
 export class PushService {
   private readonly ignoredReported = new Set<string>();
 
-  constructor(private readonly deps: PushServiceDeps) {}
+  private readonly tokens: PushTokens;
+
+  constructor(private readonly deps: PushServiceDeps) {
+    this.tokens = new PushTokens(deps.tokenHashes);
+  }
 
   async handle(request: PushRequest): Promise<PushOutcome> {
     let result: TestResult;
@@ -143,7 +147,7 @@ export class PushService {
   /** Checks and parses the request; throws PushRejected for anything that is not an acceptable push. */
   private accept(request: PushRequest): TestResult {
     if (request.method !== 'POST') throw new PushRejected('wrong-method', 'use POST to push test data');
-    if (this.deps.tokenHashes.length > 0 && !tokenAccepted(request.token, this.deps.tokenHashes)) {
+    if (!this.tokens.open && !this.tokens.accepts(request.token)) {
       throw new PushRejected(
         'unauthorized',
         request.token ? 'push token not accepted' : 'push token missing: add ?token=… to the webhook URL',

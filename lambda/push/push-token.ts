@@ -1,20 +1,34 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /**
- * True when the token's SHA-256 equals one of the accepted digests. Digests are compared in constant time
- * and every one is checked, so timing tells nothing about which matched or how closely.
+ * The accepted push tokens, as SHA-256 digests (the stack never sees a token). A token is checked against
+ * every digest in constant time, so timing tells nothing about which matched or how closely.
  */
-export function tokenAccepted(token: string | undefined, acceptedHashes: readonly string[]): boolean {
-  if (token === undefined || token === '' || token.length > 1024) return false;
-  const digest = createHash('sha256').update(token, 'utf8').digest();
-  let matched = false;
-  for (const hash of acceptedHashes) {
-    const expected = Buffer.from(hash, 'hex');
-    if (expected.length === digest.length && timingSafeEqual(expected, digest)) matched = true;
+export class PushTokens {
+  private readonly digests: readonly Buffer[];
+
+  constructor(hashes: readonly string[]) {
+    // Decoded once, not on every push.
+    this.digests = hashes.map((hash) => Buffer.from(hash, 'hex'));
   }
-  return matched;
+
+  /** No digest configured: every push is accepted (the local server without PUSH_TOKEN). */
+  get open(): boolean {
+    return this.digests.length === 0;
+  }
+
+  accepts(token: string | undefined): boolean {
+    if (token === undefined || token === '' || token.length > 1024) return false;
+    // The one-shot form: no Hash object per push.
+    const digest = hash('sha256', token, 'buffer');
+    let matched = false;
+    for (const expected of this.digests) {
+      if (expected.length === digest.length && timingSafeEqual(expected, digest)) matched = true;
+    }
+    return matched;
+  }
 }

@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type Datapoint, serializeDatapoint } from '../opentsdb/datapoint.js';
+import { type Datapoint, datapointSerializer } from '../opentsdb/datapoint.js';
 import type { SpoolKey } from './spool-keys.js';
 
 /** Spooled runs are dropped by DynamoDB's TTL this long after they were spooled (or parked). */
@@ -29,7 +29,8 @@ export interface SpooledRun {
 
 /** The stored form of points: gzip of the exact JSON they are sent as. */
 export function encodePoints(points: readonly Datapoint[]): Buffer {
-  return gzipSync(`[${points.map(serializeDatapoint).join(',')}]`);
+  const serialize = datapointSerializer();
+  return gzipSync(`[${points.map((point) => serialize(point)).join(',')}]`);
 }
 
 export class UnreadableRun extends Error {

@@ -88,6 +88,21 @@ export const COUNTER_FIELDS: Readonly<Record<string, string>> = {
 
 /** The metric suffix for a field name in any case, or undefined when it is not a known field. */
 export function knownField(table: Readonly<Record<string, string>>, key: string): string | undefined {
-  const normalised = key.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const normalised = fieldKey(key);
   return Object.hasOwn(table, normalised) ? table[normalised] : undefined;
+}
+
+// Catchpoint sends the same few field names in every push: each is normalised once.
+const fieldKeys = new Map<string, string>();
+const FIELD_KEY_CACHE_SIZE = 2048;
+
+/** A field name lower-cased, with everything but letters and digits removed. */
+export function fieldKey(key: string): string {
+  let normalised = fieldKeys.get(key);
+  if (normalised === undefined) {
+    normalised = key.toLowerCase().replace(/[^a-z0-9]/g, '');
+    if (fieldKeys.size >= FIELD_KEY_CACHE_SIZE) fieldKeys.clear();
+    fieldKeys.set(key, normalised);
+  }
+  return normalised;
 }

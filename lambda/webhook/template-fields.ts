@@ -3,6 +3,7 @@ import { errorTag } from './error-tag.js';
 import {
   BYTE_FIELDS as BYTES,
   COUNTER_FIELDS as COUNTERS,
+  fieldKey,
   PING_FIELDS as PING,
   TIMING_FIELDS,
 } from './measurement-names.js';
@@ -86,7 +87,7 @@ export function readTemplateSummary(summary: JsonObject): TemplateSummary {
     if (++seen > 200) break;
     const value = summary[rawKey];
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
-    const key = rawKey.toLowerCase().replace(/[^a-z0-9]/g, '');
+    const key = fieldKey(rawKey);
     if (key === 'errorcode') {
       if (isErrorCode(String(value))) code = String(value).trim();
       continue;

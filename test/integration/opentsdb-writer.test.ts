@@ -217,7 +217,7 @@ describe('OpenTsdbWriter against the strict OpenTSDB stand-in', () => {
     tsdb.knownMetrics.add('catchpoint.rtt.by_node');
     const breaker = new CircuitBreaker();
     // A body OpenTSDB cannot take as a whole: an empty array.
-    const emptied = (url: URL, _body: Buffer, headers: Record<string, string>, timeoutMs: number) =>
+    const emptied = (url: URL, _body: string | Buffer, headers: Record<string, string>, timeoutMs: number) =>
       httpPost(url, Buffer.from('[]'), { 'Content-Type': headers['Content-Type']! }, timeoutMs);
     const out = await writer({ breaker, post: emptied }).write(points(3), Date.now() + PATIENT_MS);
     assert.deepEqual(
@@ -235,7 +235,6 @@ describe('OpenTsdbWriter against the strict OpenTSDB stand-in', () => {
     const answers: PostAnswer[] = [
       {
         status: 200,
-        contentType: 'application/json',
         body: JSON.stringify({
           success: 1,
           failed: 1,
@@ -244,7 +243,7 @@ describe('OpenTsdbWriter against the strict OpenTSDB stand-in', () => {
           ],
         }),
       },
-      { status: 200, contentType: 'application/json', body: '{"success":1,"failed":0,"errors":[]}' },
+      { status: 200, body: '{"success":1,"failed":0,"errors":[]}' },
     ];
     const breaker = new CircuitBreaker();
     const w = writer({
@@ -406,7 +405,7 @@ describe('OpenTsdbWriter when registering metric names fails', () => {
 
   /** The real HTTP client, except for /api/uid/assign, answered by `assign` while it returns an answer. */
   function withAssign(assign: () => Promise<PostAnswer> | undefined) {
-    return (url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number) =>
+    return (url: URL, body: string | Buffer, headers: Record<string, string>, timeoutMs: number) =>
       (url.pathname === '/api/uid/assign' ? assign() : undefined) ?? httpPost(url, body, headers, timeoutMs);
   }
 
@@ -438,7 +437,6 @@ describe('OpenTsdbWriter when registering metric names fails', () => {
     const metric = 'catchpoint.traceroute.rtt_avg';
     const refusal: PostAnswer = {
       status: 400,
-      contentType: 'application/json',
       body: JSON.stringify({
         metric: {},
         metric_errors: { [metric]: 'UID assignment refused by the operator' },
@@ -461,7 +459,7 @@ describe('OpenTsdbWriter when registering metric names fails', () => {
   it('a name registered and still unknown waits like any transient failure, never rejected', async () => {
     const metric = 'catchpoint.traceroute.packet_loss_pct';
     // Registration claims success, but the put keeps saying unknown metric.
-    const fake: PostAnswer = { status: 200, contentType: 'application/json', body: '{"metric":{}}' };
+    const fake: PostAnswer = { status: 200, body: '{"metric":{}}' };
     const writer = new OpenTsdbWriter(tsdb.url, {
       timeoutMs: PATIENT_MS,
       log: captureLog(),

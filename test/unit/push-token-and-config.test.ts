@@ -13,17 +13,21 @@ import {
   readReplayConfig,
 } from '../../lambda/config.js';
 import { cleanTagValue } from '../../lambda/metrics/tag-value.js';
-import { sha256Hex, tokenAccepted } from '../../lambda/push/push-token.js';
+import { PushTokens, sha256Hex } from '../../lambda/push/push-token.js';
 
 describe('push token', () => {
-  const hashes = [sha256Hex('old-token'), sha256Hex('new-token')];
+  const tokens = new PushTokens([sha256Hex('old-token'), sha256Hex('new-token')]);
   it('accepts any of several tokens (rotation) and refuses others', () => {
-    assert.equal(tokenAccepted('old-token', hashes), true);
-    assert.equal(tokenAccepted('new-token', hashes), true);
-    assert.equal(tokenAccepted('new-token ', hashes), false);
-    assert.equal(tokenAccepted('', hashes), false);
-    assert.equal(tokenAccepted(undefined, hashes), false);
-    assert.equal(tokenAccepted('x'.repeat(5000), hashes), false);
+    assert.equal(tokens.open, false);
+    assert.equal(tokens.accepts('old-token'), true);
+    assert.equal(tokens.accepts('new-token'), true);
+    assert.equal(tokens.accepts('new-token '), false);
+    assert.equal(tokens.accepts(''), false);
+    assert.equal(tokens.accepts(undefined), false);
+    assert.equal(tokens.accepts('x'.repeat(5000)), false);
+  });
+  it('is open, accepting every push, only without a digest', () => {
+    assert.equal(new PushTokens([]).open, true);
   });
   it('knows SHA-256', () => {
     assert.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');

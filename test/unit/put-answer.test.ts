@@ -10,16 +10,8 @@ import {
 } from '../../lambda/opentsdb/put-answer.js';
 import { SYNC_MARGIN_MS, syncTimeoutFor } from '../../lambda/opentsdb/writer.js';
 
-const json = (status: number, body: unknown): PostAnswer => ({
-  status,
-  contentType: 'application/json',
-  body: JSON.stringify(body),
-});
-const text = (status: number, body: string, contentType = 'text/html'): PostAnswer => ({
-  status,
-  contentType,
-  body,
-});
+const json = (status: number, body: unknown): PostAnswer => ({ status, body: JSON.stringify(body) });
+const text = (status: number, body: string): PostAnswer => ({ status, body });
 
 describe('reading an /api/put?details answer', () => {
   it('204, or a summary of every point with none failed: all stored', () => {
@@ -48,7 +40,7 @@ describe('reading an /api/put?details answer', () => {
       [json(400, { success: '3', failed: 0 }), /success 3 and failed 0 of 3/],
       [json(200, { stored: true }), /not a put summary/],
       [json(200, []), /not a put summary/],
-      [text(400, '{"error":', 'application/json'), /HTTP 400 with a body that is not JSON/],
+      [text(400, '{"error":'), /HTTP 400 with a body that is not JSON/],
       [
         json(503, { error: { code: 503, message: 'Overloaded', trace: 'x'.repeat(5000) } }),
         /^HTTP 503: Overloaded$/,
