@@ -56,6 +56,11 @@ export interface BridgeContext {
    * per push as the push's own line (docs/cost.md); Lambda's Duration, Errors and Throttles metrics remain.
    */
   pushSystemLogLevel: SystemLogLevel;
+  /**
+   * The push function's memory, MB. A push mostly waits for OpenTSDB (a `sync` put waits for its flush) and
+   * the wait is billed by memory × time: docs/cost.md has the measurements behind the default.
+   */
+  pushMemorySize: number;
 }
 
 export const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'] as const;
@@ -83,6 +88,7 @@ export const CONTEXT_DEFAULTS = {
   pushReservedConcurrency: 500,
   openTsdbSync: true,
   pushSystemLogLevel: 'WARN',
+  pushMemorySize: 256,
 } as const;
 
 /** The values of CloudWatch Logs' retention setting (days). */
@@ -231,6 +237,10 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
     problems.push(`pushSystemLogLevel must be one of ${SYSTEM_LOG_LEVELS.join(', ')}, got "${levelRaw}"`);
   }
   const pushSystemLogLevel = levelRaw as SystemLogLevel;
+  const pushMemorySize = reader.positiveInt('pushMemorySize', CONTEXT_DEFAULTS.pushMemorySize);
+  if (pushMemorySize < 128 || pushMemorySize > 10_240) {
+    problems.push(`pushMemorySize must be 128–10240 (MB, Lambda's range), got ${pushMemorySize}`);
+  }
 
   if (problems.length > 0) throw new BridgeContextError(problems);
   return {
@@ -257,6 +267,7 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
     pushReservedConcurrency,
     openTsdbSync,
     pushSystemLogLevel,
+    pushMemorySize,
   };
 }
 

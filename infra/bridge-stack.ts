@@ -99,6 +99,7 @@ export class BridgeStack extends Stack {
       burstLimit: ctx.pushBurstLimit,
       reservedConcurrency: ctx.pushReservedConcurrency,
       systemLogLevel: ctx.pushSystemLogLevel,
+      memorySize: ctx.pushMemorySize,
       logRetention,
     });
 

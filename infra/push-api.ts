@@ -19,8 +19,6 @@ import { BridgeFunction, type FunctionNetwork } from './bridge-function.js';
  */
 export const PUSH_TIMEOUT = Duration.seconds(PUSH_TIMEOUT_SECONDS);
 
-/** Memory (and so CPU share) of the push function; docs/capacity.md prices its duration with it. */
-export const PUSH_MEMORY_MB = 512;
 
 export interface PushApiProps {
   network: FunctionNetwork;
@@ -41,6 +39,8 @@ export interface PushApiProps {
   reservedConcurrency: number;
   /** WARN (the default) drops Lambda's START and REPORT lines: docs/cost.md. */
   systemLogLevel: SystemLogLevel;
+  /** MB; docs/cost.md says why the default is what it is. */
+  memorySize: number;
   logRetention: logs.RetentionDays;
 }
 
@@ -60,7 +60,7 @@ export class PushApi extends apigwv2.HttpApi {
       service: 'push',
       description: 'Catchpoint Test Data Webhook → OpenTSDB (spools what OpenTSDB cannot take)',
       timeout: PUSH_TIMEOUT,
-      memorySize: PUSH_MEMORY_MB,
+      memorySize: props.memorySize,
       logRetention: props.logRetention,
       network: props.network,
       // Its share of the account's concurrency, so a slow OpenTSDB cannot starve replay and refresh; pushes

@@ -13,6 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { AWS_PRICES, LAMBDA_MB_PER_VCPU } from '../dev/aws-prices.js';
 import { type BundledPush, httpApiPushEvent, startBundledPush } from '../dev/bundled-push/bundled-push.js';
 import {
   createNodesTable,
@@ -128,8 +129,8 @@ async function measurePushes(
   bundleFile: string,
   pushes: number,
   warmup: number,
-  cpuProfileDir: string | undefined,
-): Promise<PushFigures[]> {
+  options: { cpuProfileDir: string | undefined; node: string | undefined },
+): Promise<{ rows: PushFigures[]; memory: { peakMb: number; node: string } }> {
   const dynamo: EmbeddedDynamo = await startEmbeddedDynamo();
   // In a process of its own: its work must not count against the function or share a process with it.
   const tsdb = await startStandInProcess();
@@ -141,7 +142,8 @@ async function measurePushes(
     await new NodeTable(dynamo.client, NODES_TABLE).putMany(nodes);
     fn = await startBundledPush({
       bundleFile,
-      execArgv: cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
+      execArgv: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
+      ...(options.node ? { execPath: options.node } : {}),
       environment: {
         ...PUSH_ENV,
         OPENTSDB_URL: tsdb.url,
@@ -185,7 +187,7 @@ async function measurePushes(
         failures,
       });
     }
-    return figures;
+    return { rows: figures, memory: await fn.memory() };
   } finally {
     await fn?.close();
     await tsdb.close();
@@ -292,6 +294,48 @@ async function measureBundles(runs: number): Promise<BundleFigures[]> {
   }
 }
 
+// -------------------------------------------------------------------------------------------- memory size
+
+/**
+ * What a push costs at each memory size. Lambda gives CPU in proportion to memory, and bills memory × the
+ * whole answer time, which with `sync` is mostly the wait for OpenTSDB's flush: a put is answered once its
+ * points are stored, and a TSD stores what it buffered every tsd.storage.flush_interval (1 s by default),
+ * so a push waits 0–1 s for it, 0.5 s on average. That wait is stated, not measured here.
+ */
+const OPENTSDB_SYNC_WAIT_MS = 500;
+const MEMORY_SIZES_MB = [128, 192, 256, 512, 1024];
+
+function printMemorySizes(rows: PushFigures[], memory: { peakMb: number; node: string }): void {
+  const web = rows.find((r) => r.fixture === 'v4-web-failed.json') ?? rows[0];
+  if (!web) return;
+  console.log(
+    `\nMemory: the push function's process (node ${memory.node}) peaked at ${fixed(memory.peakMb, 0)} MB ` +
+      `(Lambda's "Max Memory Used"). Per push of ${web.fixture}: its CPU ` +
+      `time (${fixed(web.bridgeUs, 0)} µs at a whole core) at each size's CPU share (a vCPU at ` +
+      `${LAMBDA_MB_PER_VCPU} MB), plus an OpenTSDB sync wait of ${OPENTSDB_SYNC_WAIT_MS} ms (stated: half ` +
+      'of its 1 s flush interval); duration billed at arm64 prices.\n',
+  );
+  console.log(
+    table(
+      ['memory MB', 'vCPU', 'CPU ms', 'answer ms', 'duration $/M pushes', 'memory used'],
+      MEMORY_SIZES_MB.map((mb) => {
+        const share = Math.min(1, mb / LAMBDA_MB_PER_VCPU);
+        const cpuMs = web.bridgeUs / 1000 / share;
+        const answerMs = cpuMs + OPENTSDB_SYNC_WAIT_MS;
+        const perMillion = 1e6 * (answerMs / 1000) * (mb / 1024) * AWS_PRICES.lambdaArm64PerGbSecond;
+        return [
+          String(mb),
+          fixed(share, 3),
+          fixed(cpuMs, 1),
+          fixed(answerMs, 0),
+          `$${fixed(perMillion, 2)}`,
+          `${fixed((memory.peakMb / mb) * 100, 0)} %`,
+        ];
+      }),
+    ),
+  );
+}
+
 // ------------------------------------------------------------------------------------------------- main
 
 const USAGE = `npm run bench -- [options]
@@ -305,6 +349,8 @@ the same process; size and cold import time of each function's bundle; next to t
   --skip-cpu      no CPU measurement
   --skip-bundles  no bundle sizes and import times
   --cpu-prof DIR  write a V8 CPU profile of the push function's process into DIR (node --cpu-prof)
+  --node PATH     run the push function on this Node.js binary (e.g. Node 24, Lambda's runtime:
+                  .ci/node24/node_modules/.bin/node after npm run test:node24 installed it)
   -h, --help      this text`;
 
 async function main(): Promise<void> {
@@ -316,6 +362,7 @@ async function main(): Promise<void> {
       'skip-cpu': { type: 'boolean', default: false },
       'skip-bundles': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      node: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -332,9 +379,13 @@ async function main(): Promise<void> {
   if (!values['skip-cpu']) {
     const dir = mkdtempSync(join(tmpdir(), 'bridge-bench-'));
     let rows: PushFigures[];
+    let memory: { peakMb: number; node: string };
     try {
       const { file } = await bundle('push.ts', dir);
-      rows = await measurePushes(file, pushes, warmup, values['cpu-prof']);
+      ({ rows, memory } = await measurePushes(file, pushes, warmup, {
+        cpuProfileDir: values['cpu-prof'],
+        node: values.node,
+      }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -377,6 +428,7 @@ async function main(): Promise<void> {
         }),
       ),
     );
+    printMemorySizes(rows, memory);
   }
   if (!values['skip-bundles']) {
     const rows = await measureBundles(imports);

@@ -49,10 +49,15 @@ export interface BundledPush {
     forward: { pushBody: string; url: string; pointsBody: string },
     times: number,
   ): Promise<PushRun & { forwardUs: number[] }>;
+  /** The process's peak resident memory so far (what Lambda reports as Max Memory Used), and its Node. */
+  memory(): Promise<{ peakMb: number; node: string }>;
   close(): Promise<void>;
 }
 
-type Reply = { ok: true; ready?: true } & Partial<PushRun> & { cpuUs?: number[]; forwardUs?: number[] };
+type Reply = { ok: true; ready?: true; maxRssKb?: number; node?: string } & Partial<PushRun> & {
+    cpuUs?: number[];
+    forwardUs?: number[];
+  };
 
 export async function startBundledPush(options: BundledPushOptions): Promise<BundledPush> {
   const memoryMb = options.memoryMb ?? 512;
@@ -120,6 +125,12 @@ export async function startBundledPush(options: BundledPushOptions): Promise<Bun
       child.send({ kind: 'compare', event, times, ...forward });
       const { statuses = [], cpuUs = [], logBytes = [], lastLog = '', forwardUs = [] } = await reply;
       return { statuses, cpuUs, logBytes, lastLog, forwardUs };
+    },
+    async memory() {
+      const reply = next();
+      child.send({ kind: 'memory' });
+      const { maxRssKb = 0, node = '' } = await reply;
+      return { peakMb: maxRssKb / 1024, node };
     },
     close: () =>
       new Promise<void>((resolve) => {

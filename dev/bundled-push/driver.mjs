@@ -96,6 +96,11 @@ async function forwardTimed(message, points) {
 process.on('message', async (message) => {
   // A clean exit, so that --cpu-prof writes its profile.
   if (message.kind === 'exit') process.exit(0);
+  if (message.kind === 'memory') {
+    // What Lambda's REPORT line calls "Max Memory Used": the process's peak resident set.
+    process.send({ ok: true, maxRssKb: process.resourceUsage().maxRSS, node: process.version });
+    return;
+  }
   try {
     if (message.kind === 'push' || message.kind === 'compare') {
       // `compare` alternates a push and a forward, so that both meet the same state of the machine.

@@ -96,6 +96,7 @@ describe('parseBridgeContext', () => {
       pushReservedConcurrency: '12.5',
       openTsdbSync: 'no',
       pushSystemLogLevel: 'quiet',
+      pushMemorySize: '64',
     });
     for (const needle of [
       /^pushRateLimit must be a positive integer, got "0"/,
@@ -103,6 +104,7 @@ describe('parseBridgeContext', () => {
       /^pushReservedConcurrency must be a positive integer, got "12.5"/,
       /^openTsdbSync must be true or false, got "no"/,
       /^pushSystemLogLevel must be one of DEBUG, INFO, WARN, got "QUIET"/,
+      /^pushMemorySize must be 128–10240 \(MB, Lambda's range\), got 64/,
     ]) {
       assert.ok(
         problems.some((p) => needle.test(p)),

@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { CONTEXT_DEFAULTS, EXAMPLE_PUSH_TOKEN_HASH } from '../../infra/bridge-context.js';
 import { ALARM_THRESHOLDS } from '../../infra/bridge-monitoring.js';
-import { PUSH_MEMORY_MB } from '../../infra/push-api.js';
 import { readPushConfig, readRefreshConfig, readReplayConfig } from '../../lambda/config.js';
 import { DEFAULT_WRITE_BUDGET_MS, PUSH_TIMEOUT_SECONDS } from '../../lambda/push/push-limits.js';
 import { METRICS_NAMESPACE, MetricName } from '../../lambda/shared/observability.js';
@@ -113,7 +112,9 @@ describe('functions', () => {
   it('reserves the push function its planned concurrency and replay exactly one; refresh shares the pool', () => {
     assert.equal(props(push).ReservedConcurrentExecutions, CONTEXT_DEFAULTS.pushReservedConcurrency);
     assert.equal(props(push).ReservedConcurrentExecutions, 500);
-    assert.equal(props(push).MemorySize, PUSH_MEMORY_MB);
+    // Chosen by measurement (docs/cost.md): a push mostly waits for OpenTSDB, billed by memory × time.
+    assert.equal(props(push).MemorySize, 256);
+    assert.equal(CONTEXT_DEFAULTS.pushMemorySize, 256);
     // Two drains never race: a schedule firing while one runs is throttled, not run beside it.
     assert.equal(props(replay).ReservedConcurrentExecutions, 1);
     assert.equal(props(refresh).ReservedConcurrentExecutions, undefined);
@@ -634,6 +635,7 @@ describe('with every optional context value set', () => {
     pushReservedConcurrency: '10',
     openTsdbSync: 'false',
     pushSystemLogLevel: 'info',
+    pushMemorySize: '192',
   });
   const custom = customSynth.template;
   const customPush = resourceByPrefix(custom, 'AWS::Lambda::Function', 'PushApiFunction');
@@ -641,8 +643,9 @@ describe('with every optional context value set', () => {
   const customReplay = resourceByPrefix(custom, 'AWS::Lambda::Function', 'SpoolReplayFunction');
   const customSg = resourceByPrefix(custom, 'AWS::EC2::SecurityGroup', 'NetworkFunctionSecurityGroup').id;
 
-  it('gives push the system log level asked for', () => {
+  it('gives push the system log level and the memory asked for', () => {
     assert.equal((props(customPush).LoggingConfig as Json).SystemLogLevel, 'INFO');
+    assert.equal(props(customPush).MemorySize, 192);
   });
 
   it('passes the options to the functions', () => {
