@@ -19,7 +19,6 @@ import { BridgeFunction, type FunctionNetwork } from './bridge-function.js';
  */
 export const PUSH_TIMEOUT = Duration.seconds(PUSH_TIMEOUT_SECONDS);
 
-
 export interface PushApiProps {
   network: FunctionNetwork;
   nodesTable: dynamodb.ITable;

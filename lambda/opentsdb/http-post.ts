@@ -100,7 +100,9 @@ function targetOf(url: URL): http.RequestOptions {
       port: url.port,
       path: `${url.pathname}${url.search}`,
       // Credentials in OPENTSDB_URL (a proxy with basic auth), as http.request takes them from a URL.
-      auth: url.username ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined,
+      auth: url.username
+        ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+        : undefined,
     };
     targets.set(url, target);
   }
