@@ -1,5 +1,5 @@
 // Loopback ports and servers for the stand-ins, VictoriaMetrics and the load script's bridge.
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 
 /** A port nobody listens on at the moment of asking. */
@@ -32,4 +32,16 @@ export function closeNow(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+export interface SilentServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A server that accepts connections and never answers: a service that hangs (DynamoDB, OpenTSDB). */
+export async function startSilentServer(): Promise<SilentServer> {
+  const server = createHttpServer(() => {});
+  const url = await listenOnLoopback(server);
+  return { url, close: () => closeNow(server) };
 }

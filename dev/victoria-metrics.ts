@@ -31,6 +31,16 @@ export function victoriaMetricsInstalled(): boolean {
   return spawnSync(BINARY, ['-version'], { stdio: 'ignore' }).status === 0;
 }
 
+/**
+ * The `skip` option of an end-to-end suite: false when VictoriaMetrics is installed; without it, a reason
+ * for a developer, and an error under CI, which installs it and must run the suite.
+ */
+export function skipWithoutVictoriaMetrics(): false | string {
+  if (victoriaMetricsInstalled()) return false;
+  if (process.env.CI) throw new Error('victoria-metrics is not installed: CI must run the end-to-end tests');
+  return 'victoria-metrics not installed (apt-get install -y victoria-metrics)';
+}
+
 /** Starts Debian's victoria-metrics on loopback with a throw-away data directory. */
 export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vm-e2e-'));

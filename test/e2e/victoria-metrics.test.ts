@@ -5,9 +5,9 @@ import { type LocalBridge, startLocalBridge } from '../../dev/local-bridge.js';
 import { readNodesFile } from '../../dev/nodes-file.js';
 import { seriesKey } from '../../dev/series-key.js';
 import {
+  skipWithoutVictoriaMetrics,
   startVictoriaMetrics,
   type VictoriaMetrics,
-  victoriaMetricsInstalled,
 } from '../../dev/victoria-metrics.js';
 import { DEFAULT_METRIC_SETS } from '../../lambda/config.js';
 import { toDatapoints } from '../../lambda/metrics/datapoints.js';
@@ -17,10 +17,7 @@ import { CapturingLogger } from '../support/capturing-logger.js';
 import { push } from '../support/push-client.js';
 
 // CI installs VictoriaMetrics and must run this; a developer without it is told how to get it.
-const installed = victoriaMetricsInstalled();
-if (!installed && process.env.CI)
-  throw new Error('victoria-metrics is not installed: CI must run the end-to-end test');
-const skip = installed ? false : 'victoria-metrics not installed (apt-get install -y victoria-metrics)';
+const skip = skipWithoutVictoriaMetrics();
 
 describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics', { skip }, () => {
   let vm: VictoriaMetrics;

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { localDynamoClient } from '../../dev/embedded-dynamo.js';
 import { pushFixture, pushFixtureNames } from '../../dev/fixtures.js';
 import { httpApiEvent, lambdaContext } from '../../dev/lambda-shim.js';
 import type { LocalBridge } from '../../dev/local-bridge.js';
+import { type SilentServer, startSilentServer } from '../../dev/loopback.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 import { readPushConfig } from '../../lambda/config.js';
 import { CircuitBreaker } from '../../lambda/opentsdb/circuit-breaker.js';
@@ -156,19 +155,17 @@ describe('faults: the local bridge with its spool, against a strict OpenTSDB sta
 
 describe('faults: DynamoDB unreachable or silent', () => {
   let tsdb: OpenTsdbStandIn;
-  let silent: Server;
+  let silent: SilentServer;
   let silentUrl: string;
   before(async () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     tsdb = await startOpenTsdbStandIn();
     // Accepts connections and never answers: a DynamoDB that hangs.
-    silent = createServer(() => {});
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    silent = await startSilentServer();
+    silentUrl = silent.url;
   });
   after(async () => {
-    silent.closeAllConnections();
-    await new Promise((resolve) => silent.close(resolve));
+    await silent.close();
     await tsdb.close();
   });
 

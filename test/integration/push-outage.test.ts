@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { localDynamoClient } from '../../dev/embedded-dynamo.js';
 import { pushFixture, pushFixtureNames } from '../../dev/fixtures.js';
 import { httpApiEvent, lambdaContext } from '../../dev/lambda-shim.js';
 import type { LocalBridge } from '../../dev/local-bridge.js';
+import { type SilentServer, startSilentServer } from '../../dev/loopback.js';
 import {
   type OpenTsdbFault,
   OpenTsdbMessages,
@@ -230,20 +229,18 @@ describe('push path: the metric names OpenTSDB is asked to register', () => {
 
 describe('push factory: no push takes longer than Catchpoint waits, whatever OpenTSDB and DynamoDB do', () => {
   let tsdb: OpenTsdbStandIn;
-  let silent: Server;
+  let silent: SilentServer;
   let silentUrl: string;
   before(async () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     tsdb = await startOpenTsdbStandIn({ fault: 'hang' });
     resetBreaker(tsdb.url);
     // Accepts connections and never answers: a DynamoDB that hangs (nodes and spool).
-    silent = createServer(() => {});
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    silent = await startSilentServer();
+    silentUrl = silent.url;
   });
   after(async () => {
-    silent.closeAllConnections();
-    await new Promise((resolve) => silent.close(resolve));
+    await silent.close();
     await tsdb.close();
   });
 
