@@ -2,10 +2,12 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { boundedDynamoClient } from '../lambda/aws/dynamo-client.js';
+import type { Env } from '../lambda/config.js';
 
 /** An in-memory DynamoDB (dynalite) on loopback, for `npm start` and the tests. It has no TTL. */
 export interface EmbeddedDynamo {
@@ -114,7 +116,7 @@ export async function tableActive(client: DynamoDBClient, tableName: string): Pr
   for (let i = 0; i < 200; i++) {
     const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (out.Table?.TableStatus === 'ACTIVE') return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
   }
   throw new Error(`table ${tableName} did not become ACTIVE`);
 }
@@ -123,7 +125,7 @@ export async function tableActive(client: DynamoDBClient, tableName: string): Pr
  * Where `npm start` says how to reach its embedded DynamoDB, for `npm run spool -- --local`
  * (`.local/dynamodb.json` in the repository, gitignored; LOCAL_DYNAMODB_FILE overrides it).
  */
-export function localDynamoFile(env: Readonly<Record<string, string | undefined>> = process.env): string {
+export function localDynamoFile(env: Env = process.env): string {
   return (
     env.LOCAL_DYNAMODB_FILE?.trim() ||
     join(dirname(fileURLToPath(import.meta.url)), '..', '.local', 'dynamodb.json')

@@ -54,7 +54,7 @@ export function lambdaContext(functionName: string, timeoutMs: number): Context 
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
+    memoryLimitInMB: '256',
     awsRequestId: requestId,
     logGroupName: `/local/${functionName}`,
     logStreamName: 'local',

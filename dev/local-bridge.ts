@@ -11,7 +11,7 @@ import {
 } from '../lambda/config.js';
 import { NodeTable } from '../lambda/nodes/node-table.js';
 import type { DatapointSink } from '../lambda/opentsdb/writer.js';
-import { OpenTsdbWriter } from '../lambda/opentsdb/writer.js';
+import { openTsdbWriter } from '../lambda/opentsdb/writer.js';
 import { createPushHandler } from '../lambda/push/push-handler.js';
 import { sha256Hex } from '../lambda/push/push-token.js';
 import { createLogger, createMetrics } from '../lambda/shared/observability.js';
@@ -118,11 +118,7 @@ export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {
       spool && openTsdbUrl
         ? createReplayHandler({
             spool,
-            sink: new OpenTsdbWriter(openTsdbUrl, {
-              timeoutMs: config.openTsdbTimeoutMs,
-              sync: config.openTsdbSync,
-              log: logger,
-            }),
+            sink: openTsdbWriter({ ...config, openTsdbUrl }, logger),
             logger,
             metrics: createMetrics('replay'),
           })

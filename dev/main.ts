@@ -4,7 +4,7 @@ import { localDynamoFile } from './embedded-dynamo.js';
 import { startLocalBridge } from './local-bridge.js';
 import { NodesFileError } from './nodes-file.js';
 
-// EMF lines are for CloudWatch; locally they would only bury the logs.
+// Replay's EMF lines are for CloudWatch; locally they would only bury the logs (a push's own line stays).
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 // The AWS SDK warns on Node 20, in nine lines, that it will soon want 22; the Lambdas run 24. It reads this
 // when a client is made (in startLocalBridge), so setting it after the imports is early enough.

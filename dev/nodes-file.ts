@@ -4,7 +4,6 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import type { V1Item, V2EnterpriseNode, V2Node } from '../lambda/catchpoint-api/node-api-types.js';
-import { knownText } from '../lambda/nodes/known-text.js';
 import type { NodeRecord } from '../lambda/nodes/node-record.js';
 import {
   normaliseV1Item,
@@ -16,6 +15,7 @@ import { parseAsn } from '../lambda/shared/asn.js';
 import { countryByName } from '../lambda/shared/countries.js';
 import { errorText } from '../lambda/shared/error-text.js';
 import { isObject, type JsonObject } from '../lambda/shared/json-fields.js';
+import { knownText } from '../lambda/shared/known-text.js';
 
 export class NodesFileError extends Error {
   override name = 'NodesFileError';

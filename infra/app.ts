@@ -5,7 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { BridgeContextError, readBridgeContext } from './bridge-context.js';
 import { BridgeStack } from './bridge-stack.js';
 
-export const STACK_NAME = 'CatchpointBridge';
+const STACK_NAME = 'CatchpointBridge';
 
 const app = new App();
 try {

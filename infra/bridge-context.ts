@@ -63,7 +63,7 @@ export interface BridgeContext {
   pushMemorySize: number;
 }
 
-export const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'] as const;
+const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'] as const;
 export type SystemLogLevel = (typeof SYSTEM_LOG_LEVELS)[number];
 
 /**
@@ -129,7 +129,10 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
   let normalisedUrl = '';
   if (openTsdbUrl) {
     const parsed = parseHttpUrl(openTsdbUrl);
-    if (!parsed) {
+    if (openTsdbUrl.includes('@')) {
+      // It would be in the template and the function's environment: refused, and not repeated here.
+      problems.push('openTsdbUrl must not carry credentials (user:password@host)');
+    } else if (!parsed) {
       problems.push(`openTsdbUrl must be an http:// or https:// URL, got "${openTsdbUrl}"`);
     } else {
       openTsdbPort = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;

@@ -31,7 +31,7 @@ export interface FunctionNetwork {
 export interface BridgeFunctionProps {
   /** Entry module under lambda/ (exports `handler`), e.g. `push.ts`. */
   entry: string;
-  /** The Powertools service name, also the `service` dimension of its metrics. */
+  /** The Powertools service name; the `service` dimension of refresh's and replay's metrics (push has none). */
   service: ServiceName;
   description: string;
   timeout: Duration;

@@ -31,7 +31,7 @@ export interface BridgeMonitoringProps {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
-/** Alarm thresholds, named so the tests and the README can quote them. */
+/** Alarm thresholds, named so the tests and docs/operations.md can quote them. */
 export const ALARM_THRESHOLDS = {
   /** Alarm above this percent of push requests answered 5xx in 5 minutes, in 2 of 3 periods. */
   push5xxPercent: 5,
@@ -44,7 +44,7 @@ export const ALARM_THRESHOLDS = {
  * push function's metrics have none: they ride in its one log line per push, held to 300 bytes
  * (lambda/push/push-record.ts).
  */
-export function bridgeMetric(
+function bridgeMetric(
   service: ServiceName,
   metricName: MetricNameValue,
   options: { statistic?: string; period?: Duration; label?: string } = {},
@@ -64,13 +64,13 @@ export function bridgeMetric(
  * throttled by Lambda is answered 500 by API Gateway ("If the Lambda API rejects the invocation request, API
  * Gateway returns a 500"), and only `integrationStatus`, the status of Lambda's Invoke call, says 429 then.
  */
-export const THROTTLED_PUSH_PATTERN = logs.FilterPattern.any(
+const THROTTLED_PUSH_PATTERN = logs.FilterPattern.any(
   logs.FilterPattern.stringValue('$.status', '=', '429'),
   logs.FilterPattern.stringValue('$.integrationStatus', '=', '429'),
 );
 
 /** The push lines of runs from nodes missing in the nodes table (lambda/push/push-record.ts). */
-export const UNKNOWN_NODE_PATTERN = logs.FilterPattern.numberValue('$.unknownNode', '=', 1);
+const UNKNOWN_NODE_PATTERN = logs.FilterPattern.numberValue('$.unknownNode', '=', 1);
 
 /** The same, labelled with its service for graphs that mix services. */
 function graphMetric(

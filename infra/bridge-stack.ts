@@ -135,7 +135,7 @@ export class BridgeStack extends Stack {
     this.addOutputs();
   }
 
-  /** What an operator needs after a deploy. Their ids are part of the stack's interface: README quotes them. */
+  /** What an operator needs after a deploy. Their ids are part of the stack's interface: docs quote them. */
   private addOutputs(): void {
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });

@@ -13,7 +13,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { BridgeFunction } from './bridge-function.js';
 
-export const REFRESH_TIMEOUT = Duration.minutes(3);
+const REFRESH_TIMEOUT = Duration.minutes(3);
 
 export interface NodeRefreshProps {
   nodesTable: dynamodb.ITable;
@@ -63,7 +63,7 @@ export class NodeRefresh extends Construct {
     });
     // The refresh scans the table and writes it in batches; it never reads single items.
     this.refresh.bindTable(props.nodesTable, 'NODES_TABLE', ['BatchWriteItem', 'Scan']);
-    // Exactly the call lambda/refresh.ts makes (GetParameter, decrypted) on that one parameter; not grantRead,
+    // Exactly the call lambda/aws/ssm-credentials.ts makes (GetParameter, decrypted) on that one parameter; not grantRead,
     // which adds GetParameterHistory (every earlier value of the secret), GetParameters and DescribeParameters.
     this.refresh.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [credentials.parameterArn] }),

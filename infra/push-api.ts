@@ -17,7 +17,7 @@ import { BridgeFunction, type FunctionNetwork } from './bridge-function.js';
  * Push answers within Catchpoint's 20 s and API Gateway's 30 s; the write itself gets WRITE_BUDGET_MS. Both
  * come from lambda/push/push-limits.ts, which the function and the local server also read.
  */
-export const PUSH_TIMEOUT = Duration.seconds(PUSH_TIMEOUT_SECONDS);
+const PUSH_TIMEOUT = Duration.seconds(PUSH_TIMEOUT_SECONDS);
 
 export interface PushApiProps {
   network: FunctionNetwork;

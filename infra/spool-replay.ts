@@ -10,7 +10,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BridgeFunction, type FunctionNetwork } from './bridge-function.js';
 
-/** Shorter than the one-minute schedule, so that two replays rarely overlap. */
+/** Shorter than the one-minute schedule: a drain ends before the next schedule fires (concurrency 1 would throttle it). */
 export const REPLAY_TIMEOUT = Duration.seconds(50);
 
 export interface SpoolReplayProps {
@@ -29,7 +29,7 @@ export const REPLAY_RESERVED_CONCURRENCY = 1;
  * Replay's rights on the spool table: Query (each shard, oldest first) and the writes of draining and
  * parking. No Scan: the time-ordered keys make one unnecessary.
  */
-export const REPLAY_SPOOL_ACTIONS = ['Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
+const REPLAY_SPOOL_ACTIONS = ['Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
 
 export class SpoolReplay extends Construct {
   readonly replay: BridgeFunction;

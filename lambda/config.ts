@@ -94,6 +94,8 @@ export function booleanFlag(env: Env, name: string, fallback: boolean): boolean 
 }
 
 export function httpUrl(name: string, raw: string): string {
+  // Credentials in a URL would end up in messages, logs and the stack's template: refused, never echoed.
+  if (raw.includes('@')) throw new ConfigError(`${name} must not carry credentials (user:password@host)`);
   let url: URL;
   try {
     url = new URL(raw);

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { localDynamoClient, localDynamoFile, readLocalDynamoFile } from '../dev/embedded-dynamo.js';
 import { boundedDynamoClient } from '../lambda/aws/dynamo-client.js';
+import type { Env } from '../lambda/config.js';
 import { errorText } from '../lambda/shared/error-text.js';
 import { DynamoSpool } from '../lambda/spool/dynamo-spool.js';
 import type { SpooledRun } from '../lambda/spool/spooled-run.js';
@@ -37,7 +38,7 @@ Options:
 
 /** What the command reads and writes; the tests give their own. */
 export interface CliIo {
-  env: Readonly<Record<string, string | undefined>>;
+  env: Env;
   out(line: string): void;
   err(line: string): void;
   /** Asks a yes/no question; undefined when there is no terminal to ask on. */

@@ -60,7 +60,7 @@ type Reply = { ok: true; ready?: true; maxRssKb?: number; node?: string } & Part
   };
 
 export async function startBundledPush(options: BundledPushOptions): Promise<BundledPush> {
-  const memoryMb = options.memoryMb ?? 512;
+  const memoryMb = options.memoryMb ?? 256;
   const child: ChildProcess = fork(DRIVER, [], {
     execPath: options.execPath ?? process.execPath,
     execArgv: options.execArgv ?? [],

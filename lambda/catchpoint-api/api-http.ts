@@ -89,7 +89,7 @@ export interface CatchpointAnswer {
 
 const RETRIABLE = (status: number) => status === 429 || status >= 500;
 
-/** The defaults of HttpOptions, which every refresh uses (README, "Node metadata refresh", quotes them). */
+/** The defaults of HttpOptions, which every refresh uses (docs/node-refresh.md quotes them). */
 export const HTTP_DEFAULTS = {
   timeoutMs: 15_000,
   /**

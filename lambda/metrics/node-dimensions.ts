@@ -1,5 +1,6 @@
 import type { NodeRecord } from '../nodes/node-record.js';
 import { countryByCode, countryByName } from '../shared/countries.js';
+import { knownText } from '../shared/known-text.js';
 import { parseNodeName } from '../shared/node-name.js';
 import type { TestResult } from '../webhook/test-result.js';
 import { cleanTagValue } from './tag-value.js';
@@ -41,7 +42,7 @@ function dimensionsOf(result: TestResult, node: NodeRecord | undefined): NodeDim
     continent: cleanTagValue(node?.continent ?? byName?.continent ?? byCode?.continent),
     country: cleanTagValue(node?.country ?? byCode?.name),
     region: cleanTagValue(node?.region),
-    city: cleanTagValue(node?.city ?? fromName.city),
-    isp: cleanTagValue(node?.isp ?? fromName.isp),
+    city: cleanTagValue(knownText(node?.city) ?? fromName.city),
+    isp: cleanTagValue(knownText(node?.isp) ?? fromName.isp),
   };
 }

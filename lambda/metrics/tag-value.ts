@@ -12,10 +12,12 @@ const LETTER = /\p{L}/u;
 export function cleanTagValue(raw: string | number | undefined | null): string {
   if (raw === undefined || raw === null) return 'unknown';
   const key = String(raw);
+  // Node attributes repeat push after push; a long value (a payload's, never a node's) is cleaned each time,
+  // so that the cache holds at most CLEANED_CACHE_SIZE short strings.
+  if (key.length > MAX_TAG_LENGTH * 2) return cleanUncached(key);
   let clean = cleaned.get(key);
   if (clean === undefined) {
     clean = cleanUncached(key);
-    // Node attributes repeat push after push; the bound keeps hostile payloads from growing it for good.
     if (cleaned.size >= CLEANED_CACHE_SIZE) cleaned.clear();
     cleaned.set(key, clean);
   }

@@ -10,8 +10,8 @@ import type {
 } from '../catchpoint-api/node-api-types.js';
 import { parseAsn } from '../shared/asn.js';
 import { countryByCode, countryByName } from '../shared/countries.js';
+import { isPlaceholder, knownText } from '../shared/known-text.js';
 import { type NodeNameParts, parseNodeName } from '../shared/node-name.js';
-import { isPlaceholder, knownText } from './known-text.js';
 import type { NodeRecord } from './node-record.js';
 
 /** The refresh's time stamps, identical for every record one run writes. */
@@ -163,7 +163,7 @@ function build(
   stamp: RecordStamp,
   known: NodeRecord | undefined,
 ): NodeRecord {
-  const fromName = nameParts(name);
+  const fromName = parseNodeName(name);
   const api = known?.nodeId === nodeId ? withKnown(fromApi, known, fromName) : fromApi;
   const byName = api.country ? countryByName(api.country) : undefined;
   const byCode = fromName.countryCode ? countryByCode(fromName.countryCode) : undefined;
@@ -192,7 +192,7 @@ function build(
  * renamed node takes its new ISP), and nothing of the location is kept once the node is in another country.
  */
 function withKnown(api: ApiFields, known: NodeRecord, fromName: NodeNameParts): ApiFields {
-  const knownName = nameParts(known.name);
+  const knownName = parseNodeName(known.name);
   const knownByCode = knownName.countryCode ? countryByCode(knownName.countryCode) : undefined;
   const knownCountry = (known.country ? countryByName(known.country) : undefined) ?? knownByCode;
   // A placeholder a table written before they were recognised may hold is no more known than a gap.
@@ -267,14 +267,4 @@ function nodeId(value: unknown): number | undefined {
 function refName(ref: NamedRef | string | null | undefined): string | undefined {
   if (typeof ref === 'string') return knownText(ref);
   return typeof ref === 'object' && ref !== null ? knownText(ref.name) : undefined;
-}
-
-/** What the name tells, without placeholders ("Tokyo, JP - N/A" tells no ISP). */
-function nameParts(name: string): NodeNameParts {
-  const parts = parseNodeName(name);
-  return withoutUndefined({
-    city: knownText(parts.city),
-    countryCode: parts.countryCode,
-    isp: knownText(parts.isp),
-  });
 }

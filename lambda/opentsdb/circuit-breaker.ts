@@ -7,9 +7,9 @@
  *   which every point failed in storage).
  * - open: requests are refused at once until the next probe is due: 1 s after opening, then twice as long
  *   after each failed probe, up to 16 s (each wait less up to a fifth at random, so that Lambdas opened
- *   together do not probe together). A Lambda handles one push at a time, so in a Lambda a probe costs one
- *   push in that many seconds its request timeout (against a hanging OpenTSDB), and every other push
- *   goes straight to the spool.
+ *   together do not probe together). A Lambda handles one push at a time: against a hanging OpenTSDB, one
+ *   push in each such interval (the probe) waits out its request timeout, and every other push goes
+ *   straight to the spool.
  * - probing: the first request admitted once the probe is due is the probe (an ordinary write); every other
  *   one is refused until it ends. Its success closes the breaker, its failure opens it again; an answer
  *   that proves nothing either way (a refused request, a body too large) gives the slot to the next request,

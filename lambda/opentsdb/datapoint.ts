@@ -46,11 +46,3 @@ export function formatValue(value: number): string {
   if (Number.isInteger(value) && Math.abs(value) > Number.MAX_SAFE_INTEGER) return value.toExponential();
   return String(value);
 }
-
-/** OpenTSDB's telnet-style line, used when the local server prints instead of writing. */
-export function toPutLine(point: Datapoint): string {
-  const tags = Object.entries(point.tags)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-  return `put ${point.metric} ${point.timestamp} ${formatValue(point.value)} ${tags}`;
-}

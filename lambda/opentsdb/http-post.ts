@@ -41,7 +41,6 @@ export function httpPost(
     hostname: target.hostname,
     port: target.port,
     path: target.path,
-    auth: target.auth,
     method: 'POST',
     agent: agents[url.protocol === 'https:' ? 'https:' : 'http:'],
     headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
@@ -99,10 +98,6 @@ function targetOf(url: URL): http.RequestOptions {
       hostname: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port,
       path: `${url.pathname}${url.search}`,
-      // Credentials in OPENTSDB_URL (a proxy with basic auth), as http.request takes them from a URL.
-      auth: url.username
-        ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
-        : undefined,
     };
     targets.set(url, target);
   }

@@ -79,6 +79,22 @@ const HEADERS = {
   identity: { 'Content-Type': 'application/json' },
 };
 
+/** Where and how the functions write: OPENTSDB_URL, OPENTSDB_TIMEOUT_MS and OPENTSDB_SYNC, read once. */
+export interface OpenTsdbSettings {
+  openTsdbUrl: string;
+  openTsdbTimeoutMs: number;
+  openTsdbSync: boolean;
+}
+
+/** The writer of a function (push, replay, `npm start`'s), from its configuration. */
+export function openTsdbWriter(settings: OpenTsdbSettings, log: Log): OpenTsdbWriter {
+  return new OpenTsdbWriter(settings.openTsdbUrl, {
+    timeoutMs: settings.openTsdbTimeoutMs,
+    sync: settings.openTsdbSync,
+    log,
+  });
+}
+
 /** One request through the circuit breaker. */
 type Exchange =
   /** Not sent: the breaker is open and this is not the probe. */

@@ -5,7 +5,7 @@ import { boundedDynamoClient } from '../aws/dynamo-client.js';
 import type { PushConfig } from '../config.js';
 import { NodeCache } from '../nodes/node-cache.js';
 import { NodeTable } from '../nodes/node-table.js';
-import { type DatapointSink, OpenTsdbWriter } from '../opentsdb/writer.js';
+import { type DatapointSink, openTsdbWriter } from '../opentsdb/writer.js';
 import { contextOnDemand } from '../shared/context-on-demand.js';
 import type { InvocationTools } from '../shared/invocation.js';
 import { DynamoSpool } from '../spool/dynamo-spool.js';
@@ -43,12 +43,7 @@ export function createPushHandler(deps: PushHandlerDeps): PushHandler {
     log: logger,
   });
   const sink =
-    deps.sink ??
-    new OpenTsdbWriter(requireUrl(config.openTsdbUrl), {
-      timeoutMs: config.openTsdbTimeoutMs,
-      sync: config.openTsdbSync,
-      log: logger,
-    });
+    deps.sink ?? openTsdbWriter({ ...config, openTsdbUrl: requireUrl(config.openTsdbUrl) }, logger);
   const service = new PushService({
     tokenHashes: config.pushTokenHashes,
     metrics: config.metrics,

@@ -1,3 +1,5 @@
+import { isPlaceholder } from './known-text.js';
+
 /** What a Catchpoint node name `<city>, <CC> - <isp>` tells, when it has that shape. */
 export interface NodeNameParts {
   city?: string;
@@ -18,7 +20,8 @@ export function parseNodeName(name: string): NodeNameParts {
   const parts: NodeNameParts = { countryCode: match[2]!.toUpperCase() };
   const city = match[1]!.trim();
   const isp = match[3]?.trim();
-  if (city) parts.city = city;
-  if (isp) parts.isp = isp;
+  // "Tokyo, JP - N/A": a placeholder says nothing, and must become neither a tag nor a node's attribute.
+  if (city && !isPlaceholder(city)) parts.city = city;
+  if (isp && !isPlaceholder(isp)) parts.isp = isp;
   return parts;
 }

@@ -19,7 +19,7 @@ export const MetricName = {
   DatapointsRejected: 'DatapointsRejected',
   UnknownNodes: 'UnknownNodes',
   OpenTsdbErrors: 'OpenTsdbErrors',
-  /** Pushes whose write found OpenTSDB failing or its circuit breaker open (their points were spooled). */
+  /** Pushes whose write found OpenTSDB failing or its breaker open (points spooled, or the push answered 503). */
   OpenTsdbUnavailable: 'OpenTsdbUnavailable',
   NodesFetched: 'NodesFetched',
   NodesWritten: 'NodesWritten',
@@ -57,17 +57,4 @@ export type MetricUnitValue = (typeof MetricUnit)[keyof typeof MetricUnit];
 export interface MetricsRecorder {
   addMetric(name: string, unit: MetricUnitValue, value: number): unknown;
   publishStoredMetrics(): void;
-}
-
-/** The slice of Powertools Metrics the domain code uses, so it can be counted in tests without EMF. */
-export interface Counters {
-  add(name: MetricNameValue, value: number): void;
-}
-
-export function countersOf(metrics: MetricsRecorder): Counters {
-  return {
-    add(name, value) {
-      metrics.addMetric(name, MetricUnit.Count, value);
-    },
-  };
 }

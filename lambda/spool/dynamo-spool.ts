@@ -273,7 +273,7 @@ export class DynamoSpool implements Spool, SpoolStore {
   }
 
   /**
-   * Queued runs' keys and ages, oldest first across the shards, at most `limit` (tests and operators;
+   * Queued runs' keys and ages, oldest first across the shards, at most `limit` (what the tests inspect;
    * replay reads page by page instead).
    */
   async heads(limit = 10_000): Promise<{ runKey: string; spooledAtMs: number; key: SpoolKey }[]> {

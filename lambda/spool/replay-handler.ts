@@ -3,8 +3,14 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import type { DatapointSink } from '../opentsdb/writer.js';
 import { type InvocationTools, type LambdaHandler, wrapInvocation } from '../shared/invocation.js';
-import { countersOf, MetricName, type MetricsRecorder, MetricUnit } from '../shared/observability.js';
-import { type ReplayOptions, type ReplayResult, replaySpool, type SpoolStore } from './replay-spool.js';
+import { MetricName, type MetricsRecorder, MetricUnit } from '../shared/observability.js';
+import {
+  ReplayFailed,
+  type ReplayOptions,
+  type ReplayResult,
+  replaySpool,
+  type SpoolStore,
+} from './replay-spool.js';
 
 export interface ReplayHandlerDeps extends InvocationTools {
   metrics: MetricsRecorder;
@@ -28,22 +34,32 @@ export function createReplayHandler(deps: ReplayHandlerDeps): ReplayHandler {
   return wrapInvocation(deps, async (_event, context) => {
     const remaining = context.getRemainingTimeInMillis();
     const finishByMs = now() + Math.max(1000, remaining - FINISH_MARGIN_MS);
-    const result = await replaySpool(deps.spool, deps.sink, {
-      ...deps.tuning,
-      deadlineMs: Math.max(now() + 500, finishByMs - DRAIN_MARGIN_MS),
-      finishByMs,
-      log: logger,
-      now,
-    });
-    const counters = countersOf(metrics);
-    counters.add(MetricName.RunsReplayed, result.replayed);
-    counters.add(MetricName.DatapointsReplayed, result.datapoints);
-    counters.add(MetricName.DatapointsRejected, result.rejected);
-    counters.add(MetricName.RunsParked, result.parked);
+    let result: ReplayResult;
+    try {
+      result = await replaySpool(deps.spool, deps.sink, {
+        ...deps.tuning,
+        deadlineMs: Math.max(now() + 500, finishByMs - DRAIN_MARGIN_MS),
+        finishByMs,
+        log: logger,
+        now,
+      });
+    } catch (error) {
+      // What a failed replay did still counts; its gauges (depth, age, parked) are unknown, so not sent.
+      if (error instanceof ReplayFailed) countDone(metrics, error.partial);
+      throw error;
+    }
+    countDone(metrics, result);
     metrics.addMetric(MetricName.ParkedRuns, MetricUnit.Count, result.parkedRuns);
     metrics.addMetric(MetricName.SpoolDepth, MetricUnit.Count, result.depth);
     metrics.addMetric(MetricName.SpoolOldestAgeSeconds, MetricUnit.Seconds, result.oldestAgeSeconds);
     logger.info('spool replay', { ...result });
     return result;
   });
+}
+
+function countDone(metrics: MetricsRecorder, done: ReplayResult): void {
+  metrics.addMetric(MetricName.RunsReplayed, MetricUnit.Count, done.replayed);
+  metrics.addMetric(MetricName.DatapointsReplayed, MetricUnit.Count, done.datapoints);
+  metrics.addMetric(MetricName.DatapointsRejected, MetricUnit.Count, done.rejected);
+  metrics.addMetric(MetricName.RunsParked, MetricUnit.Count, done.parked);
 }

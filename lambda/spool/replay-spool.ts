@@ -55,8 +55,10 @@ export interface ReplayOptions {
 }
 
 export const REPLAY_DEFAULTS = {
-  // OpenTSDB answers a `sync` put once HBase has the points (tens of ms): several in flight keep it busy.
-  parallelWrites: 8,
+  // OpenTSDB answers a `sync` put once its next flush has stored the points (tsd.storage.flush_interval,
+  // 1 s by default: 0.5 s on average), so a drain is mostly waiting: 40 puts of ~13 runs in flight make
+  // about 1,000 runs/s, what the replay's CPU share at 512 MB can serialise anyway (docs/figures.md).
+  parallelWrites: 40,
   // The writer gathers up to 40,000 bytes of JSON into a request body before gzipping it
   // (lambda/opentsdb/request-body.ts): a batch just under that is one request. A realistic run is 1–6 KB of
   // JSON (8–33 datapoints), so one request carries 10–30 runs.
@@ -74,7 +76,7 @@ const REFUSALS_IN_A_ROW = 8;
 const PARALLEL_DELETES = 4;
 const DELETE_BATCH = 25;
 /** Time after the deadline for the last deletes, the attempt counts and the gauges. */
-const FINISH_MARGIN_MS = 4000;
+const AFTER_DEADLINE_MS = 4000;
 
 export interface ReplayResult {
   /** Runs written to OpenTSDB (or refused by it for good) and deleted from the spool. */
@@ -162,7 +164,7 @@ class SpoolReplay {
     this.now = options.now ?? Date.now;
     this.log = options.log;
     this.deadlineMs = options.deadlineMs;
-    const finishBy = options.finishByMs ?? options.deadlineMs + FINISH_MARGIN_MS;
+    const finishBy = options.finishByMs ?? options.deadlineMs + AFTER_DEADLINE_MS;
     // Abort signals run on the real clock, whatever clock the caller gave.
     this.finishByRealMs = Date.now() + (finishBy - this.now());
     this.settings = {
@@ -232,7 +234,7 @@ class SpoolReplay {
     }
     await this.flushDeletes();
     // Logged once, here, with what the replay had done; the invocation wrapper does not log it again.
-    if (this.failure) throw reported(this.failure.error);
+    if (this.failure) throw reported(new ReplayFailed(this.failure.error, { ...this.result }));
 
     const [stats, parkedRuns] = await Promise.all([
       this.spool.queueStats(this.signal()),
@@ -409,6 +411,20 @@ class SpoolReplay {
         replayed: this.result.replayed,
       });
     }
+  }
+}
+
+/**
+ * A replay that failed part way (DynamoDB refused a call, a defect): what it had done by then, so that the
+ * handler still counts the runs it wrote and deleted. The message is the cause's.
+ */
+export class ReplayFailed extends Error {
+  override name = 'ReplayFailed';
+  constructor(
+    override readonly cause: unknown,
+    readonly partial: ReplayResult,
+  ) {
+    super(errorText(cause, { withName: true }), { cause });
   }
 }
 

@@ -10,8 +10,9 @@
 // is one item of about 0.5 KB (the v4 web fixture, 33 datapoints: 5.6 KB of JSON, 526 bytes gzipped, plus
 // about 120 bytes of keys and attributes), i.e. 1 write unit (1 KB each). At 500 spooled runs/s spread over
 // 16 shards: 500 / 16 ≈ 31 runs/s per shard, 31 write units/s; even runs eight times that size (4 units)
-// ask 125 units/s. Replay's deletes, while it drains at ~1,000 runs/s, add ≈ 63 units/s per shard. A minute-boundary burst of 2,000 pushes in one second asks 125 units/s of each shard (500 with
-// 4 KB runs): at most half a partition's limit. Reads are cheaper still: replay's Query of ~1,000 runs/s
+// ask 125 units/s. Replay's deletes, while it drains at ~1,000 runs/s, add ≈ 63 units/s per shard. A
+// minute-boundary burst of 2,000 pushes in one second asks 125 units/s of each shard (500 with 4 KB runs):
+// at most half a partition's limit. Reads are cheaper still: replay's Query of ~1,000 runs/s
 // reads ~0.6 MB/s, about 10 read units/s per shard of the 3,000 allowed.
 
 /** How many drain-order partitions there are. Raising it is safe; lowering it strands the runs in the shards

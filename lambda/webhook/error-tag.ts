@@ -15,8 +15,6 @@ export const ERROR_FLAGS = [
   'systemlimit',
 ] as const;
 
-export type ErrorFlag = (typeof ERROR_FLAGS)[number];
-
 const DOCUMENTED: ReadonlySet<string> = new Set(ERROR_FLAGS);
 
 /**

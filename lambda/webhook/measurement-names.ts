@@ -98,6 +98,8 @@ const FIELD_KEY_CACHE_SIZE = 2048;
 
 /** A field name lower-cased, with everything but letters and digits removed. */
 export function fieldKey(key: string): string {
+  // Catchpoint's names are short: a long key (hostile input) is normalised each time, never kept.
+  if (key.length > 64) return key.toLowerCase().replace(/[^a-z0-9]/g, '');
   let normalised = fieldKeys.get(key);
   if (normalised === undefined) {
     normalised = key.toLowerCase().replace(/[^a-z0-9]/g, '');

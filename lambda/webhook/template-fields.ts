@@ -1,5 +1,5 @@
 import { isErrorCode, isRaised, type JsonObject, toFiniteNumber } from '../shared/json-fields.js';
-import { errorTag } from './error-tag.js';
+import { ERROR_FLAGS, errorTag } from './error-tag.js';
 import {
   BYTE_FIELDS as BYTES,
   COUNTER_FIELDS as COUNTERS,
@@ -18,17 +18,11 @@ import type { Measurements } from './test-result.js';
 /** Template names that differ from the default JSON ones. */
 const TIMING: Readonly<Record<string, string>> = { ...TIMING_FIELDS, totaltime: 'total' };
 
-const ERROR_FLAGS: Record<string, string> = {
+/** Template error fields (`DNSError`, `ErrorObjectsLoaded`, …) → the flag they raise (error-tag.ts). */
+const TEMPLATE_ERROR_FLAGS: Readonly<Record<string, string>> = {
   any: 'any',
-  connection: 'connection',
-  dns: 'dns',
-  load: 'load',
-  timeout: 'timeout',
-  transaction: 'transaction',
-  loadobjects: 'loadobjects',
+  ...Object.fromEntries(ERROR_FLAGS.map((flag) => [flag, flag])),
   objectsloaded: 'loadobjects',
-  ssl: 'ssl',
-  systemlimit: 'systemlimit',
 };
 
 export interface TemplateSummary {
@@ -67,8 +61,8 @@ function classify(key: string): [group: 'timing' | 'ping' | 'bytes' | 'counters'
 
 /** `AnyError`, `DNSError`, `errorany`, `ErrorObjectsLoaded` → the flag's name. */
 function errorFlag(key: string): string | undefined {
-  if (key.startsWith('error')) return lookup(ERROR_FLAGS, key.slice(5));
-  if (key.endsWith('error')) return lookup(ERROR_FLAGS, key.slice(0, -5));
+  if (key.startsWith('error')) return lookup(TEMPLATE_ERROR_FLAGS, key.slice(5));
+  if (key.endsWith('error')) return lookup(TEMPLATE_ERROR_FLAGS, key.slice(0, -5));
   return undefined;
 }
 

@@ -88,6 +88,15 @@ describe('parseBridgeContext', () => {
     );
   });
 
+  it('refuses an OpenTSDB URL with credentials, without repeating them', () => {
+    const problems = problemsOf({ ...REQUIRED, openTsdbUrl: 'http://admin:s3cret@10.0.0.1:4242' });
+    assert.ok(
+      problems.includes('openTsdbUrl must not carry credentials (user:password@host)'),
+      String(problems),
+    );
+    assert.ok(!problems.join('\n').includes('s3cret'));
+  });
+
   it('rejects push capacity values that are not positive integers, a burst below the rate, a non-boolean sync', () => {
     const problems = problemsOf({
       ...REQUIRED,

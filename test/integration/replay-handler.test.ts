@@ -11,6 +11,7 @@ import type { MetricsRecorder } from '../../lambda/shared/observability.js';
 import { DynamoSpool } from '../../lambda/spool/dynamo-spool.js';
 import { createReplayHandler } from '../../lambda/spool/replay-handler.js';
 import type { SpoolStore } from '../../lambda/spool/replay-spool.js';
+import { resetBreaker } from '../support/breaker.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
 
 const point = (run: number, i: number): Datapoint => ({
@@ -54,6 +55,8 @@ describe('replay handler', () => {
     await createSpoolTable(dynamo.client, name);
     spool = new DynamoSpool(dynamo.client, name);
     tsdb.reset();
+    // Every scenario starts with OpenTSDB healthy: the process's breaker is shared by every writer.
+    resetBreaker(tsdb.url);
     logger = new CapturingLogger({ serviceName: 'replay' });
     metrics = recorder();
   });
@@ -100,6 +103,31 @@ describe('replay handler', () => {
     assert.equal(metrics.values.get('RunsReplayed'), 0);
     assert.equal(metrics.values.get('SpoolDepth'), 1);
     assert.ok((metrics.values.get('SpoolOldestAgeSeconds') ?? 0) >= 90);
+    assert.equal(metrics.published, 1);
+  });
+
+  it('still counts what a failed replay wrote: the runs OpenTSDB took before DynamoDB refused the deletes', async () => {
+    for (let run = 1; run <= 3; run++) {
+      await spool.save(`${run}:77:1795521852`, [point(run, 0)], Date.now() - 60_000, Date.now() + 5000);
+    }
+    const failingDeletes: SpoolStore = {
+      shards: spool.shards,
+      readPage: (...args) => spool.readPage(...args),
+      remove: () => Promise.reject(new Error('delete refused')),
+      recordFailure: (...args) => spool.recordFailure(...args),
+      park: (...args) => spool.park(...args),
+      queueStats: (...args) => spool.queueStats(...args),
+      parkedCount: (...args) => spool.parkedCount(...args),
+    };
+    await assert.rejects(
+      handler(failingDeletes)(undefined, lambdaContext('replay', 50_000)),
+      /delete refused/,
+    );
+    assert.equal(tsdb.points.length, 3);
+    assert.equal(metrics.values.get('RunsReplayed'), 3);
+    assert.equal(metrics.values.get('DatapointsReplayed'), 3);
+    // Depth, age and parked runs are not known after a failure: not sent rather than sent wrong.
+    assert.equal(metrics.values.get('SpoolDepth'), undefined);
     assert.equal(metrics.published, 1);
   });
 

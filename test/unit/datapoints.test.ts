@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FIXTURE_RECEIVED_AT_MS, fixture } from '../../dev/fixtures.js';
+import { toPutLine } from '../../dev/printing-sink.js';
 import { DEFAULT_METRIC_SETS, type MetricOptions, parseMetricSets } from '../../lambda/config.js';
 import { toDatapoints } from '../../lambda/metrics/datapoints.js';
 import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
-import { formatValue, serializeDatapoint, toPutLine } from '../../lambda/opentsdb/datapoint.js';
+import { formatValue, serializeDatapoint } from '../../lambda/opentsdb/datapoint.js';
 import { parsePush } from '../../lambda/webhook/parse-push.js';
 
 const defaults: MetricOptions = { sets: new Set(DEFAULT_METRIC_SETS), naming: 'default' };

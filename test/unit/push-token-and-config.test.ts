@@ -115,6 +115,11 @@ describe('configuration', () => {
       /CATCHPOINT_API_URL is not a URL/,
     );
     assert.throws(
+      () => readPushConfig({ ...base, OPENTSDB_URL: 'http://admin:s3cret@tsdb:4242' }),
+      (error: Error) =>
+        /OPENTSDB_URL must not carry credentials/.test(error.message) && !error.message.includes('s3cret'),
+    );
+    assert.throws(
       () => readCatchpointApiSettings({ NODE_TTL_DAYS: '0' }),
       /NODE_TTL_DAYS must be a positive integer/,
     );
