@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './loopback.js';
+import { seriesKey } from './series-key.js';
 
 export interface ExportedSeries {
   metric: Record<string, string>;
@@ -22,6 +23,8 @@ export interface VictoriaMetrics {
   pid: number | undefined;
   /** Flushes buffered rows and exports every series whose name matches `nameRegex`. */
   exportSeries(nameRegex: string): Promise<ExportedSeries[]>;
+  /** The same, keyed by series (seriesKey of the metric and its tags), as the tests compare them. */
+  seriesByKey(nameRegex: string): Promise<Map<string, { values: number[]; timestamps: number[] }>>;
   close(): Promise<void>;
 }
 
@@ -87,7 +90,7 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
     }
     await sleep(50);
   }
-  return {
+  const vm: VictoriaMetrics = {
     openTsdbUrl,
     httpUrl,
     pid: child.pid,
@@ -103,5 +106,14 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
         .filter((line) => line.trim() !== '')
         .map((line) => JSON.parse(line) as ExportedSeries);
     },
+    async seriesByKey(nameRegex) {
+      const series = new Map<string, { values: number[]; timestamps: number[] }>();
+      for (const { metric: labels, values, timestamps } of await vm.exportSeries(nameRegex)) {
+        const { __name__: metric, ...tags } = labels;
+        series.set(seriesKey(metric ?? '', tags), { values, timestamps });
+      }
+      return series;
+    },
   };
+  return vm;
 }

@@ -242,13 +242,11 @@ async function main(): Promise<number> {
     const perRequest = replayed / requests;
 
     // Every datapoint back, once.
-    const exported = await vm.exportSeries('catchpoint[.].*');
+    const exported = await vm.seriesByKey('catchpoint[.].*');
     let samples = 0;
     let found = 0;
     let wrongValue = 0;
-    for (const series of exported) {
-      const { __name__: metric, ...tags } = series.metric;
-      const key = seriesKey(metric ?? '', tags);
+    for (const [key, series] of exported) {
       for (const [i, ts] of series.timestamps.entries()) {
         samples++;
         const want = expected.get(`${key}@${ts}`);

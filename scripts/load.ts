@@ -477,18 +477,17 @@ async function main(): Promise<number> {
 
     // Spooled points reach VictoriaMetrics only with the next replay: wait for them (bounded).
     const readBack = async (): Promise<{ found: number; unexpected: number; series: number }> => {
-      const exported = await victoria.exportSeries('catchpoint[.].*');
+      const exported = await victoria.seriesByKey('catchpoint[.].*');
       let found = 0;
       let unexpected = 0;
-      for (const s of exported) {
-        const { __name__: metric, ...tags } = s.metric;
-        const want = new Set(expected.get(seriesKey(metric ?? '', tags)) ?? []);
+      for (const [key, s] of exported) {
+        const want = new Set(expected.get(key) ?? []);
         for (const t of s.timestamps) {
           if (want.has(t)) found++;
           else unexpected++;
         }
       }
-      return { found, unexpected, series: exported.length };
+      return { found, unexpected, series: exported.size };
     };
     let back = await readBack();
     for (let wait = 0; spooledCount > 0 && back.found < expectedCount && wait < 6; wait++) {

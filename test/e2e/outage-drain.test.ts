@@ -114,12 +114,7 @@ describe('end to end: an OpenTSDB outage during pushes, then recovery and a drai
     assert.equal(drained?.rejected, 0);
     assert.equal((await bridge.spool!.heads()).length, 0);
 
-    const exported = await vm.exportSeries('catchpoint[.].*');
-    const actual = new Map<string, { values: number[]; timestamps: number[] }>();
-    for (const series of exported) {
-      const { __name__: metric, ...tags } = series.metric;
-      actual.set(seriesKey(metric!, tags), { values: series.values, timestamps: series.timestamps });
-    }
+    const actual = await vm.seriesByKey('catchpoint[.].*');
     assert.equal(actual.size, expected.size, 'the same number of series');
     for (const [id, want] of expected) {
       const got = actual.get(id);

@@ -57,12 +57,7 @@ describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics'
       }
     }
 
-    const exported = await vm.exportSeries('catchpoint[.].*');
-    const actual = new Map<string, { values: number[]; timestamps: number[] }>();
-    for (const series of exported) {
-      const { __name__: metric, ...tags } = series.metric;
-      actual.set(seriesKey(metric!, tags), { values: series.values, timestamps: series.timestamps });
-    }
+    const actual = await vm.seriesByKey('catchpoint[.].*');
     assert.equal(actual.size, expected.size, 'the same number of series');
     for (const [id, want] of expected) {
       const got = actual.get(id);

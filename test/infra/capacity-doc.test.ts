@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { AWS_PRICES, SECONDS_PER_MONTH } from '../../dev/aws-prices.js';
 import { CONTEXT_DEFAULTS } from '../../infra/bridge-context.js';
 import { ACCOUNT_DEFAULTS, PLANNED_PUSH_ANSWER_SECONDS } from '../../infra/push-capacity.js';
 import { REPLAY_RESERVED_CONCURRENCY } from '../../infra/spool-replay.js';
@@ -10,16 +11,10 @@ import { PROJECT_ROOT } from './synth-bridge.js';
 
 const page = readFileSync(new URL('docs/capacity.md', PROJECT_ROOT), 'utf8');
 
-/** The page's assumptions and prices (us-east-1 list prices, late 2026), as it states them. */
+/** The page's assumptions, as it states them; the prices are dev/aws-prices.ts's (the page quotes them). */
 /** A healthy push with `sync` waits for OpenTSDB's flush: 0–1 s at its default interval, 0.5 s on average. */
 const HEALTHY_ANSWER_SECONDS = 0.5;
 const MINUTE_PEAK_FACTOR = 3;
-const SECONDS_PER_MONTH = 30 * 86_400;
-const API_PER_MILLION = 1.0;
-const API_PER_MILLION_BEYOND = 0.9;
-const API_TIER_MILLIONS = 300;
-const LAMBDA_REQUEST_PER_MILLION = 0.2;
-const LAMBDA_ARM64_PER_GB_MS = 0.0000000133334;
 
 interface Row {
   average: number;
@@ -59,11 +54,11 @@ function sizingRows(): Row[] {
 function monthlyCost(pushesPerSecond: number): number {
   const millions = (pushesPerSecond * SECONDS_PER_MONTH) / 1e6;
   const api =
-    Math.min(millions, API_TIER_MILLIONS) * API_PER_MILLION +
-    Math.max(millions - API_TIER_MILLIONS, 0) * API_PER_MILLION_BEYOND;
-  const requests = millions * LAMBDA_REQUEST_PER_MILLION;
+    Math.min(millions, AWS_PRICES.httpApiTierMillions) * AWS_PRICES.httpApiPerMillion +
+    Math.max(millions - AWS_PRICES.httpApiTierMillions, 0) * AWS_PRICES.httpApiPerMillionBeyond;
+  const requests = millions * AWS_PRICES.lambdaRequestsPerMillion;
   const gbMs = millions * 1e6 * HEALTHY_ANSWER_SECONDS * 1000 * (CONTEXT_DEFAULTS.pushMemorySize / 1024);
-  return api + requests + gbMs * LAMBDA_ARM64_PER_GB_MS;
+  return api + requests + (gbMs / 1000) * AWS_PRICES.lambdaArm64PerGbSecond;
 }
 
 describe('docs/capacity.md', () => {
