@@ -129,7 +129,7 @@ async function measurePushes(
   bundleFile: string,
   pushes: number,
   warmup: number,
-  options: { cpuProfileDir: string | undefined; node: string | undefined },
+  options: { cpuProfileDir: string | undefined; node: string | undefined; fixtures: string[] | undefined },
 ): Promise<{ rows: PushFigures[]; memory: { peakMb: number; node: string } }> {
   const dynamo: EmbeddedDynamo = await startEmbeddedDynamo();
   // In a process of its own: its work must not count against the function or share a process with it.
@@ -152,7 +152,13 @@ async function measurePushes(
         NODE_CACHE_TTL_SECONDS: '3600',
       },
     });
-    const fixtures = pushFixtureNames().map((name) => {
+    const names = options.fixtures ?? pushFixtureNames();
+    const unknown = names.filter((name) => !pushFixtureNames().includes(name));
+    if (unknown.length > 0)
+      throw new Error(
+        `no such push fixture: ${unknown.join(', ')} (there are ${pushFixtureNames().join(', ')})`,
+      );
+    const fixtures = names.map((name) => {
       const body = pushFixture(name);
       return { name, body, event: httpApiPushEvent(body, TOKEN) };
     });
@@ -346,6 +352,7 @@ the same process; size and cold import time of each function's bundle; next to t
   --pushes N      measured pushes per fixture, 1–100000 (default 2000)
   --warmup N      warm-up pushes per fixture before measuring, 1–100000 (default 500)
   --imports N     fresh node processes per bundle for the import time, 1–50 (default 7)
+  --fixture NAME  measure only this push fixture (repeatable; default: every one in dev/fixtures)
   --skip-cpu      no CPU measurement
   --skip-bundles  no bundle sizes and import times
   --cpu-prof DIR  write a V8 CPU profile of the push function's process into DIR (node --cpu-prof)
@@ -359,6 +366,7 @@ async function main(): Promise<void> {
       pushes: { type: 'string', default: '2000' },
       warmup: { type: 'string', default: '500' },
       imports: { type: 'string', default: '7' },
+      fixture: { type: 'string', multiple: true },
       'skip-cpu': { type: 'boolean', default: false },
       'skip-bundles': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
@@ -385,6 +393,7 @@ async function main(): Promise<void> {
       ({ rows, memory } = await measurePushes(file, pushes, warmup, {
         cpuProfileDir: values['cpu-prof'],
         node: values.node,
+        fixtures: values.fixture,
       }));
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 import type { MetricOptions } from '../config.js';
-import type { Datapoint } from '../opentsdb/datapoint.js';
+import { type Datapoint, datapoint } from '../opentsdb/datapoint.js';
 import type { Measurements, TestResult } from '../webhook/test-result.js';
 import {
   DETAIL_PREFIX,
+  detailMetric,
   ERROR_METRIC,
   rttMetric,
   SLICES,
@@ -36,7 +37,7 @@ export function toDatapoints(
     return tags;
   };
   const add = (metric: string, value: number, tags: Record<string, string>): void => {
-    if (Number.isFinite(value)) points.push({ metric: name(metric), timestamp, value, tags });
+    if (Number.isFinite(value)) points.push(datapoint(name(metric), timestamp, value, tags));
   };
 
   const total = result.timing.get('total');
@@ -71,7 +72,7 @@ export function toDatapoints(
     return detail;
   };
   const addGroup = (prefix: string, group: Measurements): void => {
-    for (const [suffix, value] of group) add(`${prefix}.${suffix}`, value, detailTags());
+    for (const [suffix, value] of group) add(detailMetric(prefix, suffix), value, detailTags());
   };
   if (options.sets.has('timing')) addGroup(DETAIL_PREFIX.timing, result.timing);
   if (options.sets.has('ping')) addGroup(DETAIL_PREFIX.ping, result.ping);

@@ -13,8 +13,17 @@ import {
 export const SLICES = ['node', 'asn', 'continent', 'city', 'country', 'region', 'isp'] as const;
 export type Slice = (typeof SLICES)[number];
 
-export const rttMetric = (slice: Slice): string => `catchpoint.rtt.by_${slice}`;
-export const statusMetric = (slice: Slice): string => `catchpoint.status.by_${slice}`;
+// Made once: a push writes each of them.
+const RTT_METRICS = Object.fromEntries(SLICES.map((s) => [s, `catchpoint.rtt.by_${s}`])) as Record<
+  Slice,
+  string
+>;
+const STATUS_METRICS = Object.fromEntries(SLICES.map((s) => [s, `catchpoint.status.by_${s}`])) as Record<
+  Slice,
+  string
+>;
+export const rttMetric = (slice: Slice): string => RTT_METRICS[slice];
+export const statusMetric = (slice: Slice): string => STATUS_METRICS[slice];
 export const ERROR_METRIC = 'catchpoint.error.by_node';
 
 /** The prefix of each detail set's `<prefix>.<measurement>` names. */
@@ -59,6 +68,26 @@ export function bridgeMetricNames(): ReadonlySet<string> {
   }
   baseNames = names;
   return names;
+}
+
+const detailNames = new Map<string, Map<string, string>>();
+
+/**
+ * `<prefix>.<measurement>`, each made once rather than once per push (measurements are the documented
+ * fields only, so the maps stay small).
+ */
+export function detailMetric(prefix: string, suffix: string): string {
+  let names = detailNames.get(prefix);
+  if (names === undefined) {
+    names = new Map();
+    detailNames.set(prefix, names);
+  }
+  let name = names.get(suffix);
+  if (name === undefined) {
+    name = `${prefix}.${suffix}`;
+    names.set(suffix, name);
+  }
+  return name;
 }
 
 /** `.<testId>` as `per-test` naming appends it: a positive whole number (parse-push refuses any other). */

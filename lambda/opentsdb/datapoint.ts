@@ -1,10 +1,24 @@
-/** One OpenTSDB datapoint as `/api/put` takes it. Tags keep insertion order, so serialisation is stable. */
+/**
+ * One OpenTSDB datapoint as `/api/put` takes it. Tags keep insertion order, so serialisation is stable.
+ * Built with exactly these four properties in this order (datapoint()), so that JSON.stringify of a point
+ * is its serializeDatapoint bytes (request-body.ts sends a whole push so).
+ */
 export interface Datapoint {
   metric: string;
   /** Epoch seconds. */
   timestamp: number;
   value: number;
   tags: Readonly<Record<string, string>>;
+}
+
+/** A point with its properties in the order serializeDatapoint writes them (see Datapoint). */
+export function datapoint(
+  metric: string,
+  timestamp: number,
+  value: number,
+  tags: Readonly<Record<string, string>>,
+): Datapoint {
+  return { metric, timestamp, value, tags };
 }
 
 /**

@@ -32,6 +32,8 @@ export interface PackedBodies {
 
 /** Splits points into request bodies that each respect OpenTSDB's size limit. */
 export function packRequestBodies(points: readonly Datapoint[]): PackedBodies {
+  const whole = wholeBody(points);
+  if (whole !== undefined) return { bodies: [whole], oversized: [] };
   const packed: PackedBodies = { bodies: [], oversized: [] };
   let group: Datapoint[] = [];
   let json: string[] = [];
@@ -52,6 +54,24 @@ export function packRequestBodies(points: readonly Datapoint[]): PackedBodies {
   }
   flush();
   return packed;
+}
+
+/**
+ * A push's points nearly always fit one plain request: then the body is one JSON.stringify of them, which
+ * writes the bytes serializeDatapoint would (a point has exactly its four properties, in their order) at a
+ * fraction of the CPU. Undefined when it does not fit, or when a value needs formatValue's exponent form (every double
+ * beyond 2^53 is a whole number).
+ */
+function wholeBody(points: readonly Datapoint[]): RequestBody | undefined {
+  if (points.length === 0) return undefined;
+  for (const { timestamp, value } of points) {
+    if (!Number.isFinite(timestamp) || !Number.isFinite(value)) return undefined;
+    if (Math.abs(value) > Number.MAX_SAFE_INTEGER) return undefined;
+  }
+  const json = JSON.stringify(points);
+  // A string never has more UTF-16 units than UTF-8 bytes: the length alone rules most big bodies out.
+  if (json.length > MAX_BODY_BYTES || Buffer.byteLength(json, 'utf8') > MAX_BODY_BYTES) return undefined;
+  return { points: points.slice(), bytes: json, encoding: 'identity' };
 }
 
 function encodeOrSplit(points: Datapoint[], json: string[], packed: PackedBodies): void {

@@ -185,7 +185,8 @@ export class OpenTsdbWriter implements DatapointSink {
     // Whether the last attempt met OpenTSDB failing (rather than an answer about these points).
     let failing = false;
     // Names registered during this batch: one that is still unknown afterwards waits like any transient.
-    const registered = new Set<string>();
+    // Made when first needed: nearly every batch is stored at once.
+    let registered: Set<string> | undefined;
     while (points.length > 0) {
       const remaining = deadlineMs - this.now();
       if (remaining < this.minRequestMs) {
@@ -293,6 +294,7 @@ export class OpenTsdbWriter implements DatapointSink {
           const retry = sorted.transient.map((t) => t.point);
           let wait = retry.length > 0;
           if (sorted.unknownMetric.length > 0) {
+            registered ??= new Set();
             const registration = await this.register(sorted.unknownMetric, registered, deadlineMs);
             outcome.rejected.push(...registration.rejected);
             retry.push(...registration.retry);

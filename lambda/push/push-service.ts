@@ -74,7 +74,11 @@ export interface PushServiceDeps {
   /** SHA-256 digests of accepted tokens; empty accepts every push (the local server without PUSH_TOKEN). */
   tokenHashes: readonly string[];
   metrics: MetricOptions;
-  nodes: { get(nodeId: number): Promise<NodeRecord | undefined> };
+  nodes: {
+    get(nodeId: number): Promise<NodeRecord | undefined>;
+    /** The answer when it is at hand (null: no record), undefined when `get` must be awaited. */
+    peek?(nodeId: number): NodeRecord | null | undefined;
+  };
   sink: DatapointSink;
   spool?: Spool;
   log: Log;
@@ -108,7 +112,8 @@ export class PushService {
       return { kind: 'rejected', reason: error.kind, message: error.message };
     }
     const { deps } = this;
-    const node = await deps.nodes.get(result.nodeId);
+    const peeked = deps.nodes.peek?.(result.nodeId);
+    const node = peeked === undefined ? await deps.nodes.get(result.nodeId) : (peeked ?? undefined);
     const receivedAtSeconds = Math.floor(request.receivedAtMs / 1000);
     const points = toDatapoints(result, nodeDimensions(result, node), deps.metrics, receivedAtSeconds);
     const run: RunSummary = { testId: result.testId, nodeId: result.nodeId, unknownNode: node === undefined };

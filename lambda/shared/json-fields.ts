@@ -9,8 +9,13 @@ export function isObject(value: unknown): value is JsonObject {
 /** A field by name, exact spelling first, then ignoring case (template authors spell as they like). */
 export function field(obj: JsonObject, name: string): unknown {
   if (Object.hasOwn(obj, name)) return obj[name];
-  const lower = name.toLowerCase();
-  for (const key of Object.keys(obj)) {
+  // Most lookups that get here find nothing (a field of the other format): only keys of the name's length
+  // are lower-cased, so a miss costs no string per key. The names are ASCII, and a key that lower-cases to
+  // an ASCII name has its length.
+  let lower: string | undefined;
+  for (const key in obj) {
+    if (key.length !== name.length || !Object.hasOwn(obj, key)) continue;
+    lower ??= name.toLowerCase();
     if (key.toLowerCase() === lower) return obj[key];
   }
   return undefined;
@@ -40,6 +45,9 @@ export function isRaised(value: unknown): boolean {
   if (value === true) return true;
   if (typeof value === 'number') return Number.isFinite(value) && value !== 0;
   if (typeof value === 'string') {
+    // What templates render, at no cost; anything else is read in full below.
+    if (value === 'False' || value === '0' || value === '') return false;
+    if (value === 'True' || value === '1') return true;
     const text = value.trim().toLowerCase();
     if (text === 'true') return true;
     const n = toFiniteNumber(text);

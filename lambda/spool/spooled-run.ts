@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { type Datapoint, datapointSerializer } from '../opentsdb/datapoint.js';
+import { type Datapoint, datapoint, datapointSerializer } from '../opentsdb/datapoint.js';
 import type { SpoolKey } from './spool-keys.js';
 
 /** Spooled runs are dropped by DynamoDB's TTL this long after they were spooled (or parked). */
@@ -49,7 +49,9 @@ export function decodePoints(body: Uint8Array): { points: Datapoint[]; jsonBytes
   }
   if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every(isDatapoint))
     throw new UnreadableRun('spool body is not a list of datapoints');
-  return { points: parsed, jsonBytes: text.length };
+  // Rebuilt in their own shape, whatever else an item holds: the writer sends points as JSON.stringify does.
+  const points = parsed.map((p) => datapoint(p.metric, p.timestamp, p.value, p.tags));
+  return { points, jsonBytes: text.length };
 }
 
 function isDatapoint(value: unknown): value is Datapoint {

@@ -86,10 +86,32 @@ export const COUNTER_FIELDS: Readonly<Record<string, string>> = {
   jsfailures: 'js_failures',
 };
 
-/** The metric suffix for a field name in any case, or undefined when it is not a known field. */
-export function knownField(table: Readonly<Record<string, string>>, key: string): string | undefined {
-  const normalised = fieldKey(key);
-  return Object.hasOwn(table, normalised) ? table[normalised] : undefined;
+/**
+ * A table's metric suffixes by raw field name, in any case. Each push names the same few fields: what each
+ * raw name comes to is kept, so that a field costs one lookup (a payload's long names are worked out each
+ * time, never kept).
+ */
+export class FieldNames {
+  private readonly known = new Map<string, string | null>();
+
+  constructor(private readonly table: Readonly<Record<string, string>>) {}
+
+  /** The metric suffix for `key`, or undefined when it is not a known field. */
+  get(key: string): string | undefined {
+    if (key.length > 64) return this.lookup(key);
+    let name = this.known.get(key);
+    if (name === undefined) {
+      name = this.lookup(key) ?? null;
+      if (this.known.size >= FIELD_KEY_CACHE_SIZE) this.known.clear();
+      this.known.set(key, name);
+    }
+    return name ?? undefined;
+  }
+
+  private lookup(key: string): string | undefined {
+    const normalised = fieldKey(key);
+    return Object.hasOwn(this.table, normalised) ? this.table[normalised] : undefined;
+  }
 }
 
 // Catchpoint sends the same few field names in every push: each is normalised once.

@@ -13,7 +13,7 @@ import {
   BYTE_FIELDS,
   CONTENT_TYPE_KINDS,
   COUNTER_FIELDS,
-  knownField,
+  FieldNames,
   PING_FIELDS,
   TIMING_FIELDS,
 } from './measurement-names.js';
@@ -76,38 +76,34 @@ function readTestRun(doc: JsonObject, receivedAtMs: number): TestResult {
     parseCatchpointTimestamp(identity('Timestamp'), receivedAtMs);
 
   const ignored = new IgnoredFields();
-  const timing = numericFields('Timing', objectField(summary, 'Timing'), TIMING_FIELDS, ignored);
-  const ping = numericFields('Ping', objectField(summary, 'Ping'), PING_FIELDS, ignored);
+  const timing = numericFields('Timing', objectField(summary, 'Timing'), TIMING_NAMES, ignored);
+  const ping = numericFields('Ping', objectField(summary, 'Ping'), PING_NAMES, ignored);
   const response = objectField(objectField(summary, 'Byte') ?? {}, 'Response');
-  const bytes = numericFields('Byte.Response', response, BYTE_FIELDS, ignored);
-  const counters = numericFields('Counter', objectField(summary, 'Counter'), COUNTER_FIELDS, ignored);
+  const bytes = numericFields('Byte.Response', response, BYTE_NAMES, ignored);
+  const counters = numericFields('Counter', objectField(summary, 'Counter'), COUNTER_NAMES, ignored);
   const error = readErrorObject(field(summary, 'Error'));
 
   // Template payloads carry the same measurements as flat string fields; default JSON has none of these names.
   const flat = readTemplateSummary(summary);
-  mergeAbsent(timing, flat.timing);
-  mergeAbsent(ping, flat.ping);
-  mergeAbsent(bytes, flat.bytes);
-  mergeAbsent(counters, flat.counters);
-  const failed = error.failed || flat.failed;
+  const failed = error.failed || flat?.failed === true;
 
   const result: TestResult = {
     testId,
     nodeId,
     failed,
-    timing,
-    ping,
-    bytes,
-    counters,
+    timing: mergeAbsent(timing, flat?.timing),
+    ping: mergeAbsent(ping, flat?.ping),
+    bytes: mergeAbsent(bytes, flat?.bytes),
+    counters: mergeAbsent(counters, flat?.counters),
   };
   if (typeof nodeNameRaw === 'string' && nodeNameRaw.trim() !== '') result.nodeName = nodeNameRaw;
   if (asn !== undefined) result.asn = asn;
   if (typeId !== undefined) result.typeId = typeId;
   if (timestamp !== undefined) result.timestamp = timestamp;
-  if (failed) result.errorName = error.tag ?? flat.errorName ?? 'any';
+  if (failed) result.errorName = error.tag ?? flat?.errorName ?? 'any';
   const traceroute = readTraceroute(doc);
   if (traceroute) result.traceroute = traceroute;
-  if (ignored.names.length > 0) result.ignoredFields = ignored.names;
+  if (ignored.names !== undefined && ignored.names.length > 0) result.ignoredFields = ignored.names;
   return result;
 }
 
@@ -131,49 +127,75 @@ function readId(value: unknown, name: string): number {
 function numericFields(
   label: string,
   group: JsonObject | undefined,
-  names: Readonly<Record<string, string>>,
+  names: FieldNames,
   ignored: IgnoredFields,
-  nested = true,
 ): Measurements {
   const out: Measurements = new Map();
-  if (!group) return out;
+  if (group) readNumbers(out, label, group, names, ignored, true);
+  return out;
+}
+
+function readNumbers(
+  out: Measurements,
+  label: string,
+  group: JsonObject,
+  names: FieldNames,
+  ignored: IgnoredFields,
+  nested: boolean,
+): void {
   let seen = 0;
-  for (const key of Object.keys(group)) {
+  for (const key in group) {
     if (++seen > MAX_FIELDS_PER_GROUP) break;
     const value = group[key];
     if (isObject(value)) {
-      if (nested && key.toLowerCase() === 'contenttype') {
-        for (const [kind, n] of numericFields(
-          `${label}.ContentType`,
-          value,
-          CONTENT_TYPE_KINDS,
-          ignored,
-          false,
-        )) {
-          out.set(`content_type.${kind}`, n);
-        }
-      }
+      if (nested && key.length === 11 && key.toLowerCase() === 'contenttype')
+        readNumbers(out, contentTypeLabel(label), value, CONTENT_TYPE_NAMES, ignored, false);
       continue;
     }
     const n = toFiniteNumber(value);
     if (n === undefined) continue;
-    const name = knownField(names, key);
+    const name = names.get(key);
     if (name !== undefined) out.set(name, n);
     else ignored.note(label, key);
   }
-  return out;
+}
+
+const TIMING_NAMES = new FieldNames(TIMING_FIELDS);
+const PING_NAMES = new FieldNames(PING_FIELDS);
+const BYTE_NAMES = new FieldNames(BYTE_FIELDS);
+const COUNTER_NAMES = new FieldNames(COUNTER_FIELDS);
+/** `ContentType` kinds as measurement names: `content_type.<kind>`. */
+const CONTENT_TYPE_NAMES = new FieldNames(
+  Object.fromEntries(Object.entries(CONTENT_TYPE_KINDS).map(([key, kind]) => [key, `content_type.${kind}`])),
+);
+
+const contentTypeLabels = new Map<string, string>();
+
+/** `<group>.ContentType`, made once per group rather than once per push. */
+function contentTypeLabel(label: string): string {
+  let nestedLabel = contentTypeLabels.get(label);
+  if (nestedLabel === undefined) {
+    nestedLabel = `${label}.ContentType`;
+    contentTypeLabels.set(label, nestedLabel);
+  }
+  return nestedLabel;
 }
 
 /** Names of numeric fields left out, at most a few per run (hostile input may have thousands). */
 class IgnoredFields {
-  readonly names: string[] = [];
+  names: string[] | undefined;
   note(label: string, key: string): void {
+    this.names ??= [];
     if (this.names.length < 5 && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(key)) this.names.push(`${label}.${key}`);
   }
 }
 
-function mergeAbsent(into: Measurements, from: Measurements): void {
+/** `into` with what only `from` has (a template push has nothing in `into`: then `from` as it is). */
+function mergeAbsent(into: Measurements, from: Measurements | undefined): Measurements {
+  if (from === undefined) return into;
+  if (into.size === 0) return from;
   for (const [name, value] of from) if (!into.has(name)) into.set(name, value);
+  return into;
 }
 
 interface ErrorState {
@@ -197,10 +219,11 @@ function readErrorObject(value: unknown): ErrorState {
   for (const key of Object.keys(value)) {
     if (++seen > MAX_FIELDS_PER_GROUP) break;
     const flag = value[key];
-    if (key.toLowerCase() === 'code') {
+    if (key.length === 4 && key.toLowerCase() === 'code') {
       if ((typeof flag === 'string' || typeof flag === 'number') && isErrorCode(String(flag))) code = flag;
       continue;
     }
+    // Only a raised flag's name is needed: a run that did not fail lower-cases nothing.
     if (isRaised(flag)) flags.push(key.toLowerCase());
   }
   if (code === undefined && flags.length === 0) return { failed: false };

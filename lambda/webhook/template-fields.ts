@@ -26,20 +26,31 @@ const TEMPLATE_ERROR_FLAGS: Readonly<Record<string, string>> = {
 };
 
 export interface TemplateSummary {
-  timing: Measurements;
-  ping: Measurements;
-  bytes: Measurements;
-  counters: Measurements;
+  timing?: Measurements;
+  ping?: Measurements;
+  bytes?: Measurements;
+  counters?: Measurements;
   failed: boolean;
   errorName?: string;
 }
+
+type Group = 'timing' | 'ping' | 'bytes' | 'counters';
+
+/** What a `Summary` field of a template is to us. */
+type FieldRole =
+  | { kind: 'code' }
+  | { kind: 'flag'; flag: string }
+  | { kind: 'measure'; group: Group; name: string }
+  | { kind: 'none' };
+
+const NONE: FieldRole = { kind: 'none' };
 
 function lookup(table: Readonly<Record<string, string>>, key: string): string | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 /** Returns the metric group and name a template field feeds, or undefined. */
-function classify(key: string): [group: 'timing' | 'ping' | 'bytes' | 'counters', name: string] | undefined {
+function classify(key: string): [group: Group, name: string] | undefined {
   const timing = key.startsWith('timing') ? lookup(TIMING, key.slice(6)) : lookup(TIMING, key);
   if (timing) return ['timing', timing];
   const bytes = key.startsWith('byteresponse')
@@ -66,39 +77,63 @@ function errorFlag(key: string): string | undefined {
   return undefined;
 }
 
-export function readTemplateSummary(summary: JsonObject): TemplateSummary {
-  const out: TemplateSummary = {
-    timing: new Map(),
-    ping: new Map(),
-    bytes: new Map(),
-    counters: new Map(),
-    failed: false,
-  };
+function roleOf(rawKey: string): FieldRole {
+  const key = fieldKey(rawKey);
+  if (key === 'errorcode') return { kind: 'code' };
+  const flag = errorFlag(key);
+  if (flag) return { kind: 'flag', flag };
+  const target = classify(key);
+  return target ? { kind: 'measure', group: target[0], name: target[1] } : NONE;
+}
+
+// Every push of a template names the same few fields, and a default JSON push the same others: each name
+// is classified once. Long names (hostile input) are classified each time, never kept.
+const roles = new Map<string, FieldRole>();
+const ROLE_CACHE_SIZE = 2048;
+
+function cachedRole(rawKey: string): FieldRole {
+  if (rawKey.length > 64) return roleOf(rawKey);
+  let role = roles.get(rawKey);
+  if (role === undefined) {
+    role = roleOf(rawKey);
+    if (roles.size >= ROLE_CACHE_SIZE) roles.clear();
+    roles.set(rawKey, role);
+  }
+  return role;
+}
+
+/**
+ * The template fields of a flat `Summary`; undefined when it has none (a default JSON push), so that
+ * such a push allocates nothing here.
+ */
+export function readTemplateSummary(summary: JsonObject): TemplateSummary | undefined {
+  let out: TemplateSummary | undefined;
   let code: string | undefined;
   const flags: string[] = [];
   let seen = 0;
-  for (const rawKey of Object.keys(summary)) {
+  for (const rawKey in summary) {
     if (++seen > 200) break;
     const value = summary[rawKey];
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
-    const key = fieldKey(rawKey);
-    if (key === 'errorcode') {
+    const role = cachedRole(rawKey);
+    if (role.kind === 'none') continue;
+    out ??= { failed: false };
+    if (role.kind === 'code') {
       if (isErrorCode(String(value))) code = String(value).trim();
-      continue;
-    }
-    const flag = errorFlag(key);
-    if (flag) {
+    } else if (role.kind === 'flag') {
       if (isRaised(value)) {
         out.failed = true;
-        flags.push(flag);
+        flags.push(role.flag);
       }
-      continue;
+    } else {
+      const n = toFiniteNumber(value);
+      if (n === undefined) continue;
+      const group = out[role.group] ?? new Map<string, number>();
+      out[role.group] = group;
+      if (!group.has(role.name)) group.set(role.name, n);
     }
-    const target = classify(key);
-    if (!target) continue;
-    const n = toFiniteNumber(value);
-    if (n !== undefined && !out[target[0]].has(target[1])) out[target[0]].set(target[1], n);
   }
+  if (out === undefined) return undefined;
   if (code !== undefined) out.failed = true;
   if (out.failed) out.errorName = errorTag(code, flags);
   return out;

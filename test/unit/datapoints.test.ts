@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FIXTURE_RECEIVED_AT_MS, fixture } from '../../dev/fixtures.js';
+import { gzipSync } from 'node:zlib';
+import { FIXTURE_RECEIVED_AT_MS, fixture, pushFixtureNames } from '../../dev/fixtures.js';
 import { toPutLine } from '../../dev/printing-sink.js';
 import { DEFAULT_METRIC_SETS, type MetricOptions, parseMetricSets } from '../../lambda/config.js';
 import { toDatapoints } from '../../lambda/metrics/datapoints.js';
 import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
-import { formatValue, serializeDatapoint } from '../../lambda/opentsdb/datapoint.js';
+import {
+  type Datapoint,
+  datapoint,
+  formatValue,
+  serializeDatapoint,
+} from '../../lambda/opentsdb/datapoint.js';
+import { MAX_BODY_BYTES, packRequestBodies } from '../../lambda/opentsdb/request-body.js';
+import { decodePoints } from '../../lambda/spool/spooled-run.js';
 import { parsePush } from '../../lambda/webhook/parse-push.js';
 
 const defaults: MetricOptions = { sets: new Set(DEFAULT_METRIC_SETS), naming: 'default' };
@@ -280,5 +288,80 @@ describe('value serialisation', () => {
     const points = toDatapoints(result, nodeDimensions(result, undefined), defaults, receivedAtSeconds);
     const avg = points.find((p) => p.metric === 'catchpoint.traceroute.rtt_avg');
     assert.ok(avg && Number.isFinite(avg.value));
+  });
+});
+
+describe('request bodies: one JSON.stringify of a push, byte for byte what serializeDatapoint writes', () => {
+  const perPoint = (points: readonly Datapoint[]): string => `[${points.map(serializeDatapoint).join(',')}]`;
+  const bodyOf = (points: readonly Datapoint[]): string => {
+    const { bodies, oversized } = packRequestBodies(points);
+    assert.equal(bodies.length, 1);
+    assert.deepEqual(oversized, []);
+    assert.equal(bodies[0]!.encoding, 'identity');
+    return String(bodies[0]!.bytes);
+  };
+
+  it('for every push fixture, with and without its node, in both namings and every set', () => {
+    const every: MetricOptions = {
+      sets: parseMetricSets('core,timing,ping,traceroute,bytes,counters'),
+      naming: 'default',
+    };
+    for (const name of pushFixtureNames()) {
+      for (const options of [defaults, every, { ...every, naming: 'per-test' as const }]) {
+        for (const node of [undefined, saoPaulo]) {
+          const points = pointsFor(name, node, options);
+          assert.ok(points.length > 0);
+          assert.equal(bodyOf(points), perPoint(points), name);
+        }
+      }
+    }
+  });
+
+  it('for values at the edges: -0, fractions, 2^53 − 1; beyond 2^53 the exponent form, as before', () => {
+    const tags = { testid: '1', nodeid: '2', city: 'São_Paulo', isp: '東京' };
+    const values = [
+      0,
+      -0,
+      1.5,
+      -181.25,
+      1e-7,
+      123456789.123,
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+    ];
+    const points = values.map((v, i) => datapoint(`catchpoint.timing.m${i}`, 1_764_000_000, v, tags));
+    assert.equal(bodyOf(points), perPoint(points));
+    for (const huge of [2 ** 53 + 2, 2 ** 64, -(2 ** 63), 1e308]) {
+      const withHuge = [...points, datapoint('catchpoint.timing.total', 1_764_000_000, huge, tags)];
+      assert.equal(bodyOf(withHuge), perPoint(withHuge));
+      assert.match(bodyOf(withHuge), /"value":-?\d(\.\d+)?e\+\d+,/);
+    }
+  });
+
+  it('what does not fit one plain request is split as before, each body within the limit', () => {
+    const tags = { testid: '1', nodeid: '2', isp: 'x'.repeat(150) };
+    const points = Array.from({ length: 120 }, (_, i) =>
+      datapoint(`catchpoint.timing.m${i}`, 1_764_000_000, i, tags),
+    );
+    const { bodies } = packRequestBodies(points);
+    assert.ok(bodies.length >= 1);
+    for (const body of bodies) assert.ok(Buffer.byteLength(body.bytes) <= MAX_BODY_BYTES);
+    assert.equal(
+      bodies.reduce((n, b) => n + b.points.length, 0),
+      points.length,
+    );
+  });
+
+  it('points read back from the spool are rebuilt in their own shape, whatever else the item held', () => {
+    const points = pointsFor('v4-web-failed.json', saoPaulo);
+    const stray = points.map((p) => ({
+      note: 'x',
+      tags: p.tags,
+      value: p.value,
+      timestamp: p.timestamp,
+      metric: p.metric,
+    }));
+    const decoded = decodePoints(gzipSync(JSON.stringify(stray))).points;
+    assert.equal(bodyOf(decoded), perPoint(points));
   });
 });

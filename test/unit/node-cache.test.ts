@@ -126,4 +126,21 @@ describe('NodeCache', () => {
     });
     assert.equal(await cache.get(1), undefined);
   });
+
+  it('peek answers as get would whenever no read is due, and defers to get otherwise', async () => {
+    const src = source([node(1), node(2, 1_500)]);
+    let now = 2_000_000;
+    const cache = new NodeCache(src, { ttlMs: 300_000, waitMs: 1000, log: captureLog(), now: () => now });
+    assert.equal(cache.peek(1), undefined, 'nothing loaded yet: get must load');
+    await cache.get(1);
+    assert.equal(cache.peek(1)?.nodeId, 1);
+    assert.equal(cache.peek(2), null, 'expired: as get, no record');
+    assert.equal(await cache.get(2), undefined);
+    assert.equal(cache.peek(9), undefined, 'never looked up: get must look it up');
+    assert.equal(await cache.get(9), undefined);
+    assert.equal(cache.peek(9), null, 'looked up and absent within the interval');
+    assert.deepEqual(src.calls, { scans: 1, gets: 1 });
+    now += 300_000;
+    assert.equal(cache.peek(1), undefined, 'the interval is over: get must reload');
+  });
 });

@@ -26,6 +26,29 @@ describe('push token', () => {
     assert.equal(tokens.accepts(undefined), false);
     assert.equal(tokens.accepts('x'.repeat(5000)), false);
   });
+  it('answers the same for a token seen before, and tells apart tokens that differ by one unit or length', () => {
+    const fresh = new PushTokens([sha256Hex('secret-token')]);
+    for (let round = 0; round < 3; round++) {
+      assert.equal(fresh.accepts('secret-token'), true);
+      for (const wrong of [
+        'secret-tokeN',
+        'secret-toke',
+        'secret-token\0',
+        'secret-tokens',
+        's',
+        '\0'.repeat(12),
+      ])
+        assert.equal(fresh.accepts(wrong), false, JSON.stringify(wrong));
+    }
+    // A token may be a prefix of another's: neither stands in for the other once both were seen.
+    const both = new PushTokens([sha256Hex('abc'), sha256Hex('abcd')]);
+    for (let round = 0; round < 2; round++) {
+      assert.equal(both.accepts('abc'), true);
+      assert.equal(both.accepts('abcd'), true);
+      assert.equal(both.accepts('ab'), false);
+      assert.equal(both.accepts('abcde'), false);
+    }
+  });
   it('is open, accepting every push, only without a digest', () => {
     assert.equal(new PushTokens([]).open, true);
   });
