@@ -32,6 +32,17 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 export function toFiniteNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value === 'string') {
+    // Templates write whole numbers ("812"): read digit by digit, sparing the pattern and Number.
+    if (value.length > 0 && value.length <= 15) {
+      let n = 0;
+      let i = 0;
+      for (; i < value.length; i++) {
+        const digit = value.charCodeAt(i) - 48;
+        if (digit < 0 || digit > 9) break;
+        n = n * 10 + digit;
+      }
+      if (i === value.length) return n;
+    }
     const text = value.trim();
     if (text.length === 0 || text.length > 64 || !DECIMAL.test(text)) return undefined;
     const n = Number(text);
