@@ -59,8 +59,8 @@ export function packRequestBodies(points: readonly Datapoint[]): PackedBodies {
 /**
  * A push's points nearly always fit one plain request: then the body is one JSON.stringify of them, which
  * writes the bytes serializeDatapoint would (a point has exactly its four properties, in their order) at a
- * fraction of the CPU. Undefined when it does not fit, or when a value needs formatValue's exponent form (every double
- * beyond 2^53 is a whole number).
+ * fraction of the CPU. Undefined when it does not fit, or when a value needs formatValue's exponent form
+ * (every double beyond 2^53 is a whole number).
  */
 function wholeBody(points: readonly Datapoint[]): RequestBody | undefined {
   if (points.length === 0) return undefined;
