@@ -21,20 +21,17 @@ import {
   type EmbeddedDynamo,
   startEmbeddedDynamo,
 } from '../dev/embedded-dynamo.js';
+import { expectedDatapoints } from '../dev/expected-datapoints.js';
 import { FIXTURE_NODES_FILE, pushFixture, pushFixtureNames } from '../dev/fixtures.js';
 import { readNodesFile } from '../dev/nodes-file.js';
 import { startStandInProcess } from '../dev/opentsdb-stand-in/stand-in-process.js';
 import { BUNDLE_ALIASES, ESBUILD_TARGET, MAIN_FIELDS } from '../infra/bundling.js';
-import { parseMetricNaming, parseMetricSets } from '../lambda/config.js';
-import { toDatapoints } from '../lambda/metrics/datapoints.js';
-import { nodeDimensions } from '../lambda/metrics/node-dimensions.js';
 import type { NodeRecord } from '../lambda/nodes/node-record.js';
 import { NodeTable } from '../lambda/nodes/node-table.js';
 import { serializeDatapoint } from '../lambda/opentsdb/datapoint.js';
 import { syncTimeoutFor } from '../lambda/opentsdb/writer.js';
 import { DEFAULT_WRITE_BUDGET_MS } from '../lambda/push/push-limits.js';
 import { sha256Hex } from '../lambda/push/push-token.js';
-import { parsePush } from '../lambda/webhook/parse-push.js';
 import { integerOption } from './cli.js';
 import { ascending, fixed, percentile, table, verdict } from './report.js';
 
@@ -118,10 +115,7 @@ const median = (values: number[]): number => percentile(ascending(values), 0.5);
  * same bytes): the forwarder's work starts from them.
  */
 function datapointsBody(push: string, nodes: readonly NodeRecord[]): { body: string; points: number } {
-  const result = parsePush(push, Date.now());
-  const node = nodes.find((n) => n.nodeId === result.nodeId);
-  const options = { sets: parseMetricSets(undefined), naming: parseMetricNaming(undefined) };
-  const points = toDatapoints(result, nodeDimensions(result, node), options, Math.floor(Date.now() / 1000));
+  const points = expectedDatapoints(push, (id) => nodes.find((n) => n.nodeId === id));
   return { body: `[${points.map(serializeDatapoint).join(',')}]`, points: points.length };
 }
 
@@ -152,12 +146,11 @@ async function measurePushes(
         NODE_CACHE_TTL_SECONDS: '3600',
       },
     });
-    const names = options.fixtures ?? pushFixtureNames();
-    const unknown = names.filter((name) => !pushFixtureNames().includes(name));
+    const all = pushFixtureNames();
+    const names = options.fixtures ?? all;
+    const unknown = names.filter((name) => !all.includes(name));
     if (unknown.length > 0)
-      throw new Error(
-        `no such push fixture: ${unknown.join(', ')} (there are ${pushFixtureNames().join(', ')})`,
-      );
+      throw new Error(`no such push fixture: ${unknown.join(', ')} (there are ${all.join(', ')})`);
     const fixtures = names.map((name) => {
       const body = pushFixture(name);
       return { name, body, event: httpApiPushEvent(body, TOKEN) };

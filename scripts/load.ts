@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { expectedDatapoints } from '../dev/expected-datapoints.js';
 import { FIXTURE_NODES_FILE, pushFixture, pushFixtureNames } from '../dev/fixtures.js';
 import { freePort } from '../dev/loopback.js';
 import { readNodesFile } from '../dev/nodes-file.js';
@@ -26,10 +27,7 @@ import {
   victoriaMetricsInstalled,
 } from '../dev/victoria-metrics.js';
 import { type MetricOptions, parseMetricNaming, parseMetricSets } from '../lambda/config.js';
-import { toDatapoints } from '../lambda/metrics/datapoints.js';
-import { nodeDimensions } from '../lambda/metrics/node-dimensions.js';
 import type { NodeRecord } from '../lambda/nodes/node-record.js';
-import { parsePush } from '../lambda/webhook/parse-push.js';
 import { integerOption } from './cli.js';
 import { ascending, fixed, percentile, table, verdict } from './report.js';
 
@@ -448,13 +446,7 @@ async function main(): Promise<number> {
       let series = seriesOf.get(key);
       if (!series) {
         const body = render(templates[p.fixture]!, p.testId, catchpointTime(p.timestamp));
-        const result = parsePush(body, Date.now());
-        const points = toDatapoints(
-          result,
-          nodeDimensions(result, nodes.get(result.nodeId)),
-          metricOptions,
-          0,
-        );
+        const points = expectedDatapoints(body, (id) => nodes.get(id), metricOptions);
         if (points[0]?.timestamp !== p.timestamp) {
           throw new Error(`${templates[p.fixture]!.name}: the pushed timestamp did not come through`);
         }

@@ -64,7 +64,7 @@ export function bridgeMetricNames(): ReadonlySet<string> {
   const contentTypes = Object.values(CONTENT_TYPE_KINDS).map((kind) => `content_type.${kind}`);
   for (const [set, prefix] of Object.entries(DETAIL_PREFIX) as [keyof typeof DETAIL_PREFIX, string][]) {
     for (const suffix of [...Object.values(DETAIL_FIELDS[set]), ...contentTypes])
-      names.add(`${prefix}.${suffix}`);
+      names.add(detailMetric(prefix, suffix));
   }
   baseNames = names;
   return names;

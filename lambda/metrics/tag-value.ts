@@ -1,3 +1,5 @@
+import { memoized } from '../shared/memoized.js';
+
 /** Longer values are cut: one tag must never push a single point past OpenTSDB's 8 KiB request limit. */
 export const MAX_TAG_LENGTH = 200;
 
@@ -11,21 +13,11 @@ const LETTER = /\p{L}/u;
  */
 export function cleanTagValue(raw: string | number | undefined | null): string {
   if (raw === undefined || raw === null) return 'unknown';
-  const key = String(raw);
-  // Node attributes repeat push after push; a long value (a payload's, never a node's) is cleaned each time,
-  // so that the cache holds at most CLEANED_CACHE_SIZE short strings.
-  if (key.length > MAX_TAG_LENGTH * 2) return cleanUncached(key);
-  let clean = cleaned.get(key);
-  if (clean === undefined) {
-    clean = cleanUncached(key);
-    if (cleaned.size >= CLEANED_CACHE_SIZE) cleaned.clear();
-    cleaned.set(key, clean);
-  }
-  return clean;
+  return cleanCached(String(raw));
 }
 
-const cleaned = new Map<string, string>();
-const CLEANED_CACHE_SIZE = 8192;
+// Node attributes repeat push after push; a long value (a payload's, never a node's) is cleaned each time.
+const cleanCached = memoized((raw) => cleanUncached(raw), { limit: 8192, maxKeyLength: MAX_TAG_LENGTH * 2 });
 
 function cleanUncached(raw: string): string {
   const text = raw.normalize('NFC');

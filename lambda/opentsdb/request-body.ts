@@ -11,7 +11,7 @@ export const MAX_BODY_BYTES = 8192;
 const RAW_TARGET_BYTES = 40_000;
 
 export interface RequestBody {
-  points: Datapoint[];
+  points: readonly Datapoint[];
   /**
    * The body as sent, at most MAX_BODY_BYTES long: the JSON array itself (a string: http writes it with its
    * headers in one go) or its gzip.
@@ -71,7 +71,7 @@ function wholeBody(points: readonly Datapoint[]): RequestBody | undefined {
   const json = JSON.stringify(points);
   // A string never has more UTF-16 units than UTF-8 bytes: the length alone rules most big bodies out.
   if (json.length > MAX_BODY_BYTES || Buffer.byteLength(json, 'utf8') > MAX_BODY_BYTES) return undefined;
-  return { points: points.slice(), bytes: json, encoding: 'identity' };
+  return { points, bytes: json, encoding: 'identity' };
 }
 
 function encodeOrSplit(points: Datapoint[], json: string[], packed: PackedBodies): void {

@@ -174,7 +174,7 @@ export class OpenTsdbWriter implements DatapointSink {
   }
 
   private async writeBatch(
-    firstPoints: Datapoint[],
+    firstPoints: readonly Datapoint[],
     firstBody: RequestBody | undefined,
     deadlineMs: number,
     outcome: WriteOutcome,

@@ -34,14 +34,8 @@ export function toFiniteNumber(value: unknown): number | undefined {
   if (typeof value === 'string') {
     // Templates write whole numbers ("812"): read digit by digit, sparing the pattern and Number.
     if (value.length > 0 && value.length <= 15) {
-      let n = 0;
-      let i = 0;
-      for (; i < value.length; i++) {
-        const digit = value.charCodeAt(i) - 48;
-        if (digit < 0 || digit > 9) break;
-        n = n * 10 + digit;
-      }
-      if (i === value.length) return n;
+      const n = digitsValue(value);
+      if (!Number.isNaN(n)) return n;
     }
     const text = value.trim();
     if (text.length === 0 || text.length > 64 || !DECIMAL.test(text)) return undefined;
@@ -49,6 +43,20 @@ export function toFiniteNumber(value: unknown): number | undefined {
     return Number.isFinite(n) ? n : undefined;
   }
   return undefined;
+}
+
+/**
+ * The whole number the ASCII digits of text[from, to) write, NaN when anything else is there. Exact up to 15
+ * digits. Cheaper than a pattern and Number for the short numbers every push carries.
+ */
+export function digitsValue(text: string, from = 0, to = text.length): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    n = n * 10 + digit;
+  }
+  return n;
 }
 
 /** Template booleans arrive as "True"/"False"; default JSON flags as 0/1. */

@@ -1,3 +1,5 @@
+import { memoized } from '../shared/memoized.js';
+
 /**
  * The measurement fields Catchpoint documents, by group: lower-cased field name (letters and digits only)
  * → the snake_case suffix of our metric name. Only these become metrics: a payload's own keys never invent
@@ -86,47 +88,23 @@ export const COUNTER_FIELDS: Readonly<Record<string, string>> = {
   jsfailures: 'js_failures',
 };
 
-/**
- * A table's metric suffixes by raw field name, in any case. Each push names the same few fields: what each
- * raw name comes to is kept, so that a field costs one lookup (a payload's long names are worked out each
- * time, never kept).
- */
-export class FieldNames {
-  private readonly known = new Map<string, string | null>();
-
-  constructor(private readonly table: Readonly<Record<string, string>>) {}
-
-  /** The metric suffix for `key`, or undefined when it is not a known field. */
-  get(key: string): string | undefined {
-    if (key.length > 64) return this.lookup(key);
-    let name = this.known.get(key);
-    if (name === undefined) {
-      name = this.lookup(key) ?? null;
-      if (this.known.size >= FIELD_KEY_CACHE_SIZE) this.known.clear();
-      this.known.set(key, name);
-    }
-    return name ?? undefined;
-  }
-
-  private lookup(key: string): string | undefined {
-    const normalised = fieldKey(key);
-    return Object.hasOwn(this.table, normalised) ? this.table[normalised] : undefined;
-  }
-}
-
-// Catchpoint sends the same few field names in every push: each is normalised once.
-const fieldKeys = new Map<string, string>();
-const FIELD_KEY_CACHE_SIZE = 2048;
-
 /** A field name lower-cased, with everything but letters and digits removed. */
-export function fieldKey(key: string): string {
-  // Catchpoint's names are short: a long key (hostile input) is normalised each time, never kept.
-  if (key.length > 64) return key.toLowerCase().replace(/[^a-z0-9]/g, '');
-  let normalised = fieldKeys.get(key);
-  if (normalised === undefined) {
-    normalised = key.toLowerCase().replace(/[^a-z0-9]/g, '');
-    if (fieldKeys.size >= FIELD_KEY_CACHE_SIZE) fieldKeys.clear();
-    fieldKeys.set(key, normalised);
-  }
-  return normalised;
+export const fieldKey = memoized((key) => key.toLowerCase().replace(/[^a-z0-9]/g, ''), {
+  limit: 2048,
+  maxKeyLength: 64,
+});
+
+/** The metric suffix of a raw field name (any case), or undefined when it is not a known field. */
+export type FieldNames = (key: string) => string | undefined;
+
+/** A table's FieldNames; what each raw name comes to is remembered, so a field of a push costs one lookup. */
+export function fieldNames(table: Readonly<Record<string, string>>): FieldNames {
+  const suffix = memoized(
+    (key) => {
+      const normalised = fieldKey(key);
+      return Object.hasOwn(table, normalised) ? (table[normalised] ?? null) : null;
+    },
+    { limit: 2048, maxKeyLength: 64 },
+  );
+  return (key) => suffix(key) ?? undefined;
 }

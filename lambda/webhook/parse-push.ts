@@ -13,7 +13,8 @@ import {
   BYTE_FIELDS,
   CONTENT_TYPE_KINDS,
   COUNTER_FIELDS,
-  FieldNames,
+  type FieldNames,
+  fieldNames,
   PING_FIELDS,
   TIMING_FIELDS,
 } from './measurement-names.js';
@@ -131,7 +132,7 @@ function numericFields(
   ignored: IgnoredFields,
 ): Measurements {
   const out: Measurements = new Map();
-  if (group) readNumbers(out, label, group, names, ignored, true);
+  if (group) readNumbers(out, label, group, names, ignored, false);
   return out;
 }
 
@@ -141,45 +142,33 @@ function readNumbers(
   group: JsonObject,
   names: FieldNames,
   ignored: IgnoredFields,
-  nested: boolean,
+  inContentType: boolean,
 ): void {
   let seen = 0;
   for (const key in group) {
     if (++seen > MAX_FIELDS_PER_GROUP) break;
     const value = group[key];
     if (isObject(value)) {
-      if (nested && key.length === 11 && key.toLowerCase() === 'contenttype')
-        readNumbers(out, contentTypeLabel(label), value, CONTENT_TYPE_NAMES, ignored, false);
+      if (!inContentType && key.length === 11 && key.toLowerCase() === 'contenttype')
+        readNumbers(out, label, value, CONTENT_TYPE_NAMES, ignored, true);
       continue;
     }
     const n = toFiniteNumber(value);
     if (n === undefined) continue;
-    const name = names.get(key);
+    const name = names(key);
     if (name !== undefined) out.set(name, n);
-    else ignored.note(label, key);
+    else ignored.note(inContentType ? `${label}.ContentType` : label, key);
   }
 }
 
-const TIMING_NAMES = new FieldNames(TIMING_FIELDS);
-const PING_NAMES = new FieldNames(PING_FIELDS);
-const BYTE_NAMES = new FieldNames(BYTE_FIELDS);
-const COUNTER_NAMES = new FieldNames(COUNTER_FIELDS);
+const TIMING_NAMES = fieldNames(TIMING_FIELDS);
+const PING_NAMES = fieldNames(PING_FIELDS);
+const BYTE_NAMES = fieldNames(BYTE_FIELDS);
+const COUNTER_NAMES = fieldNames(COUNTER_FIELDS);
 /** `ContentType` kinds as measurement names: `content_type.<kind>`. */
-const CONTENT_TYPE_NAMES = new FieldNames(
+const CONTENT_TYPE_NAMES = fieldNames(
   Object.fromEntries(Object.entries(CONTENT_TYPE_KINDS).map(([key, kind]) => [key, `content_type.${kind}`])),
 );
-
-const contentTypeLabels = new Map<string, string>();
-
-/** `<group>.ContentType`, made once per group rather than once per push. */
-function contentTypeLabel(label: string): string {
-  let nestedLabel = contentTypeLabels.get(label);
-  if (nestedLabel === undefined) {
-    nestedLabel = `${label}.ContentType`;
-    contentTypeLabels.set(label, nestedLabel);
-  }
-  return nestedLabel;
-}
 
 /** Names of numeric fields left out, at most a few per run (hostile input may have thousands). */
 class IgnoredFields {

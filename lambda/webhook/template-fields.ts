@@ -1,4 +1,5 @@
 import { isErrorCode, isRaised, type JsonObject, toFiniteNumber } from '../shared/json-fields.js';
+import { memoized } from '../shared/memoized.js';
 import { ERROR_FLAGS, errorTag } from './error-tag.js';
 import {
   BYTE_FIELDS as BYTES,
@@ -86,21 +87,8 @@ function roleOf(rawKey: string): FieldRole {
   return target ? { kind: 'measure', group: target[0], name: target[1] } : NONE;
 }
 
-// Every push of a template names the same few fields, and a default JSON push the same others: each name
-// is classified once. Long names (hostile input) are classified each time, never kept.
-const roles = new Map<string, FieldRole>();
-const ROLE_CACHE_SIZE = 2048;
-
-function cachedRole(rawKey: string): FieldRole {
-  if (rawKey.length > 64) return roleOf(rawKey);
-  let role = roles.get(rawKey);
-  if (role === undefined) {
-    role = roleOf(rawKey);
-    if (roles.size >= ROLE_CACHE_SIZE) roles.clear();
-    roles.set(rawKey, role);
-  }
-  return role;
-}
+// Every push of a template names the same few fields, and a default JSON push the same others.
+const cachedRole = memoized(roleOf, { limit: 2048, maxKeyLength: 64 });
 
 /**
  * The template fields of a flat `Summary`; undefined when it has none (a default JSON push), so that

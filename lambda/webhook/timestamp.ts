@@ -1,3 +1,5 @@
+import { digitsValue } from '../shared/json-fields.js';
+
 const MIN_MS = Date.UTC(2000, 0, 1);
 const DAY_MS = 86_400_000;
 
@@ -15,30 +17,20 @@ export function parseCatchpointTimestamp(raw: unknown, receivedAtMs: number): nu
     text = String(raw);
   } else return undefined;
   if (text.length !== 14 && text.length !== 17) return undefined;
-  // Digit by digit: this runs on every push, and slicing out six numbers costs more than the rest of it.
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 48 || code > 57) return undefined;
-  }
-  const year = digits(text, 0, 4);
-  const month = digits(text, 4, 6);
-  const day = digits(text, 6, 8);
-  const hour = digits(text, 8, 10);
-  const minute = digits(text, 10, 12);
-  const second = digits(text, 12, 14);
+  // Digit by digit: this runs on every push, and a pattern and six slices cost more than the rest of it.
+  if (Number.isNaN(digitsValue(text))) return undefined;
+  const year = digitsValue(text, 0, 4);
+  const month = digitsValue(text, 4, 6);
+  const day = digitsValue(text, 6, 8);
+  const hour = digitsValue(text, 8, 10);
+  const minute = digitsValue(text, 10, 12);
+  const second = digitsValue(text, 12, 14);
   // What Date.UTC would roll over (31 February into March, 24:00 into the next day) is no real instant.
   if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const ms = Date.UTC(year, month - 1, day, hour, minute, second);
   if (ms < MIN_MS || ms > receivedAtMs + DAY_MS) return undefined;
   return Math.floor(ms / 1000);
-}
-
-/** The number written by the ASCII digits text[from, to). */
-function digits(text: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) n = n * 10 + (text.charCodeAt(i) - 48);
-  return n;
 }
 
 function daysIn(year: number, month: number): number {

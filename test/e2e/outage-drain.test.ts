@@ -3,6 +3,7 @@
 // link comes back and the replay drains the spool; every series is read back exactly once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { expectedDatapoints } from '../../dev/expected-datapoints.js';
 import { FIXTURE_NODES_FILE, pushFixture, pushFixtureNames } from '../../dev/fixtures.js';
 import { type LocalBridge, startLocalBridge } from '../../dev/local-bridge.js';
 import { readNodesFile } from '../../dev/nodes-file.js';
@@ -12,10 +13,6 @@ import {
   startVictoriaMetrics,
   type VictoriaMetrics,
 } from '../../dev/victoria-metrics.js';
-import { DEFAULT_METRIC_SETS } from '../../lambda/config.js';
-import { toDatapoints } from '../../lambda/metrics/datapoints.js';
-import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
-import { parsePush } from '../../lambda/webhook/parse-push.js';
 import { untilProbeDue } from '../support/breaker.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
 import { type OutageProxy, startOutageProxy } from '../support/outage-proxy.js';
@@ -72,13 +69,7 @@ describe('end to end: an OpenTSDB outage during pushes, then recovery and a drai
     );
     const expected = new Map<string, { value: number; timestampMs: number }>();
     for (const { body } of bodies) {
-      const result = parsePush(body, Date.now());
-      const points = toDatapoints(
-        result,
-        nodeDimensions(result, nodes.get(result.nodeId)),
-        { sets: new Set(DEFAULT_METRIC_SETS), naming: 'default' },
-        Math.floor(Date.now() / 1000),
-      );
+      const points = expectedDatapoints(body, (id) => nodes.get(id));
       for (const p of points)
         expected.set(seriesKey(p.metric, p.tags), { value: p.value, timestampMs: p.timestamp * 1000 });
     }

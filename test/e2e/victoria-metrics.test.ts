@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { expectedDatapoints } from '../../dev/expected-datapoints.js';
 import { FIXTURE_NODES_FILE, pushFixture, pushFixtureNames } from '../../dev/fixtures.js';
 import { type LocalBridge, startLocalBridge } from '../../dev/local-bridge.js';
 import { readNodesFile } from '../../dev/nodes-file.js';
@@ -9,10 +10,6 @@ import {
   startVictoriaMetrics,
   type VictoriaMetrics,
 } from '../../dev/victoria-metrics.js';
-import { DEFAULT_METRIC_SETS } from '../../lambda/config.js';
-import { toDatapoints } from '../../lambda/metrics/datapoints.js';
-import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
-import { parsePush } from '../../lambda/webhook/parse-push.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
 import { push } from '../support/push-client.js';
 
@@ -45,13 +42,7 @@ describe('end to end: npm start → OpenTSDB HTTP API of a real VictoriaMetrics'
         const reply = await push(bridge.url, body, 'e2e-token');
         assert.equal(reply.status, 200, `${name}: ${JSON.stringify(reply.body)}`);
       }
-      const result = parsePush(body, Date.now());
-      const points = toDatapoints(
-        result,
-        nodeDimensions(result, nodes.get(result.nodeId)),
-        { sets: new Set(DEFAULT_METRIC_SETS), naming: 'default' },
-        Math.floor(Date.now() / 1000),
-      );
+      const points = expectedDatapoints(body, (id) => nodes.get(id));
       for (const p of points) {
         expected.set(seriesKey(p.metric, p.tags), { value: p.value, timestampMs: p.timestamp * 1000 });
       }
