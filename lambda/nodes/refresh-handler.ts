@@ -78,7 +78,9 @@ export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
     const timer = setTimeout(
       () =>
         run.abort(
-          new Error(`out of time: the run stops ${remainingMs - endMs} ms before the Lambda's timeout`),
+          new Error(
+            `out of time: the run stops ${Math.round(remainingMs - endMs)} ms before the Lambda's timeout`,
+          ),
         ),
       endMs,
     );

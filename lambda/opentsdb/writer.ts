@@ -71,7 +71,8 @@ export const SYNC_MARGIN_MS = 250;
 
 /** The `sync_timeout` of a request that may take `requestMs`: never 0, which would mean "wait forever". */
 export function syncTimeoutFor(requestMs: number): number {
-  return Math.max(1, requestMs - Math.min(SYNC_MARGIN_MS, Math.floor(requestMs / 4)));
+  // sync_timeout is a whole number of ms (OpenTSDB parses it as an integer): never send a fraction.
+  return Math.max(1, Math.floor(requestMs) - Math.min(SYNC_MARGIN_MS, Math.floor(requestMs / 4)));
 }
 
 const HEADERS = {

@@ -135,4 +135,11 @@ describe('sync_timeout', () => {
       assert.ok(sync >= 1 && sync <= ms && (sync < ms || ms < 4), `${ms} → ${sync}`);
     }
   });
+
+  it('is a whole number of ms when the time left is not', () => {
+    for (const ms of [0.5, 2.5, 399.9, 2999.7, 2999.9]) {
+      const sync = syncTimeoutFor(ms);
+      assert.ok(Number.isInteger(sync) && sync >= 1 && sync <= Math.max(1, ms), `${ms} → ${sync}`);
+    }
+  });
 });
