@@ -62,6 +62,8 @@ export interface LocalBridgeOptions {
    * close. `npm start` passes localDynamoFile(); tests a file of their own, or nothing.
    */
   dynamoFile?: string;
+  /** The replay's clock (tests that fix the time); Date.now by default. */
+  now?: () => number;
 }
 
 export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {}): Promise<LocalBridge> {
@@ -121,6 +123,7 @@ export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {
             sink: openTsdbWriter({ ...config, openTsdbUrl }, logger),
             logger,
             metrics: createMetrics('replay'),
+            now: options.now,
           })
         : undefined;
     let replaying: Promise<ReplayResult | undefined> | undefined;

@@ -261,10 +261,9 @@ class SpoolReplay {
     }
     const points = runs.length === 1 ? runs[0]!.points : runs.flatMap((r) => r.points);
     this.result.writes++;
-    const outcome = await this.sink.write(
-      points,
-      Math.min(this.deadlineMs, this.now() + this.settings.writeBudgetMs),
-    );
+    // The writer's deadline is on the real clock, whatever clock the caller gave.
+    const budgetMs = Math.min(this.deadlineMs - this.now(), this.settings.writeBudgetMs);
+    const outcome = await this.sink.write(points, Date.now() + budgetMs);
     const owner = ownersOf(runs);
     const failing = new Set<Run>();
     for (const point of outcome.pending) {

@@ -508,7 +508,7 @@ describe('refresh handler, the node count it holds an answer against', () => {
     assert.equal(await table.get(REFRESH_STATE_KEY), undefined);
     // The push path's cache, over the same table.
     const cacheLog = captureLog();
-    const cache = new NodeCache(table, { ttlMs: 60_000, waitMs: 5000, log: cacheLog });
+    const cache = new NodeCache(table, { ttlMs: 60_000, waitMs: 5000, log: cacheLog, now: () => nowMs });
     assert.equal((await cache.get(77))?.name, 'Osaka, JP - KDDI');
     assert.deepEqual(cacheLog.entries.find((e) => e.message === 'node table loaded')?.attributes, {
       nodes: 4,

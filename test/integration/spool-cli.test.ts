@@ -38,7 +38,8 @@ describe('npm run spool against npm start', () => {
     tsdb = await startOpenTsdbStandIn({ autoCreateMetrics: true });
     bridge = await startLocalBridge(
       { PORT: '0', OPENTSDB_URL: tsdb.url, NODES_FILE: FIXTURE_NODES_FILE, REPLAY_INTERVAL_SECONDS: '3600' },
-      { logger: new CapturingLogger({ serviceName: 'push' }), dynamoFile },
+      // The replay runs on the test's fixed clock, as the CLI does: runs it requeues expire 14 days after it.
+      { logger: new CapturingLogger({ serviceName: 'push' }), dynamoFile, now: () => now },
     );
     spool = bridge.spool!;
   });
