@@ -18,9 +18,9 @@ import { JsonObject, JsonSyntaxError, MappingError, parseJson } from './json-rea
 import { OPENTSDB_MAX_MILLIS } from './limits.js';
 import { OpenTsdbMessages } from './messages.js';
 import { validateName } from './name-rules.js';
-import type { EchoedDatapoint, RejectedPoint } from './opentsdb-stand-in.js';
 import type { PointStore } from './point-store.js';
 import { errorReply, jsonReply, methodNotAllowed, type Reply, type TsdRequest } from './rpc.js';
+import type { EchoedDatapoint, RejectedPoint } from './stand-in-types.js';
 import type { UidRegistry } from './uid-registry.js';
 
 const MAX_MILLIS = BigInt(OPENTSDB_MAX_MILLIS);

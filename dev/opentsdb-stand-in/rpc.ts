@@ -1,7 +1,7 @@
 // What an RPC handler of the TSD (/api/put, /api/uid/assign) is given once the HTTP layer took a request in,
 // and the answers it gives back.
 import { OpenTsdbMessages } from './messages.js';
-import type { OpenTsdbFault, RequestRecord } from './opentsdb-stand-in.js';
+import type { OpenTsdbFault, RequestRecord } from './stand-in-types.js';
 
 /** Faults a TSD meets in its storage (HBase), after a request was read and parsed. */
 export type StorageFault = Extract<OpenTsdbFault, 'throttle' | 'storage' | 'stall'>;

@@ -11,15 +11,6 @@ import { gunzipSync, inflateSync } from 'node:zlib';
 import { closeNow, listenOnLoopback } from '../loopback.js';
 import { OPENTSDB_MAX_BODY_BYTES, OPENTSDB_MAX_TAGS } from './limits.js';
 import { OpenTsdbMessages } from './messages.js';
-import type {
-  OpenTsdbFault,
-  OpenTsdbStandIn,
-  OpenTsdbStandInOptions,
-  RecordedHeaders,
-  RejectedPoint,
-  RequestRecord,
-  StoredPoint,
-} from './opentsdb-stand-in.js';
 import { PointStore } from './point-store.js';
 import { answerPut, type TsdState } from './put-rules.js';
 import {
@@ -31,6 +22,15 @@ import {
   type Reply,
   type TsdRequest,
 } from './rpc.js';
+import type {
+  OpenTsdbFault,
+  OpenTsdbStandIn,
+  OpenTsdbStandInOptions,
+  RecordedHeaders,
+  RejectedPoint,
+  RequestRecord,
+  StoredPoint,
+} from './stand-in-types.js';
 import { answerAssign } from './uid-assign.js';
 import { UidRegistry } from './uid-registry.js';
 
