@@ -38,6 +38,8 @@ export type {
   OpenTsdbFault,
   OpenTsdbStandIn,
   OpenTsdbStandInOptions,
+  PoisonCandidate,
+  PoisonKind,
   RecordedHeaders,
   RejectedPoint,
   RequestRecord,

@@ -26,6 +26,8 @@ import type {
   OpenTsdbFault,
   OpenTsdbStandIn,
   OpenTsdbStandInOptions,
+  PoisonCandidate,
+  PoisonKind,
   RecordedHeaders,
   RejectedPoint,
   RequestRecord,
@@ -68,6 +70,7 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
       store: new PointStore(),
       rejected: [],
       lost: [],
+      poison: [],
     };
     this.fault = options.fault ?? 'none';
     this.faultScope = options.faultScope ?? 'put';
@@ -136,6 +139,10 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
     for (let i = 0; i < n; i++) this.queuedFaults.push(fault);
   }
 
+  poison(match: (point: PoisonCandidate) => boolean, kind: PoisonKind): void {
+    this.tsd.poison.push({ match, kind });
+  }
+
   series(): Map<string, StoredPoint[]> {
     return this.tsd.store.series();
   }
@@ -151,6 +158,7 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
     this.requests.length = 0;
     this.violations.length = 0;
     this.queuedFaults.length = 0;
+    this.tsd.poison.length = 0;
     this.fault = 'none';
   }
 
@@ -341,6 +349,11 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
   private send(res: ServerResponse, record: RequestRecord, reply: Reply): void {
     if (reply.never) {
       record.outcome = 'hung';
+      return;
+    }
+    if (reply.drop) {
+      record.outcome = 'destroyed';
+      res.socket?.destroy();
       return;
     }
     if (reply.afterMs !== undefined) {

@@ -30,6 +30,27 @@ export type OpenTsdbFault =
   | 'unknown-reason'
   | 'miscount';
 
+/**
+ * How OpenTSDB fails on a request holding a poisoned point (`poison()`), each as a TSD 2.4/2.5 does:
+ * - `refuse`: the point fails validation, as on a TSD whose `tsd.storage.max_tags` is below its tag count
+ *   ("Too many tags: …"); the answer is a 400 with details, and the request's other valid points are stored.
+ * - `storage`: HBase fails the point: a `sync` put is told "Storage exception: …" for it (in a 200 when
+ *   nothing failed validation); without `sync` it is answered as stored and lost. The others are stored.
+ * - `unknown-reason`: as `storage`, with an exception text no writer has seen.
+ * - `timeout`: HBase never stores the point: a `sync` put is answered when its `sync_timeout` passes (never
+ *   without one), "Write timedout" for it; without `sync` it is lost. The others are stored.
+ * - `500`: the whole request is answered 500 (an exception that follows this content); nothing is stored.
+ * - `drop`: the connection is destroyed once the request is read; nothing is stored.
+ */
+export type PoisonKind = 'refuse' | 'storage' | 'unknown-reason' | 'timeout' | '500' | 'drop';
+
+/** A point as a poison rule sees it: the timestamp as sent (seconds or milliseconds). */
+export interface PoisonCandidate {
+  metric: string;
+  timestamp: number;
+  tags: Record<string, string>;
+}
+
 export interface OpenTsdbStandInOptions {
   /** Metric names that exist before the first request (they get UIDs 000001, 000002, ... in order). */
   knownMetrics?: string[];
@@ -125,11 +146,20 @@ export interface OpenTsdbStandIn {
   refuseConnections(): Promise<void>;
   /** …it listens again, on the same port. */
   acceptConnections(): Promise<void>;
+  /**
+   * Adds a rule: every point `match` accepts is poisoned, and requests holding it fail as `kind` says
+   * (the first rule that matches a point decides). Poisoned points are never validated, so they never count
+   * as violations. `reset()` clears every rule.
+   */
+  poison(match: (point: PoisonCandidate) => boolean, kind: PoisonKind): void;
   /** Stored points grouped by series key (`seriesKey(metric, tags)`), in arrival order. */
   series(): Map<string, StoredPoint[]>;
   /** Stored points of one metric, optionally only those whose tags include `tags`. */
   pointsOf(metric: string, tags?: Record<string, string>): StoredPoint[];
-  /** Forgets points, requests, violations, rejections, lost points, duplicates and queued faults; keeps UIDs. */
+  /**
+   * Forgets points, requests, violations, rejections, lost points, duplicates, queued faults and poison
+   * rules; keeps UIDs.
+   */
   reset(): void;
   close(): Promise<void>;
 }
