@@ -11,12 +11,11 @@ import {
 } from '../lambda/config.js';
 import { NodeTable } from '../lambda/nodes/node-table.js';
 import type { DatapointSink } from '../lambda/opentsdb/writer.js';
-import { openTsdbWriter } from '../lambda/opentsdb/writer.js';
 import { createPushHandler } from '../lambda/push/push-handler.js';
 import { sha256Hex } from '../lambda/push/push-token.js';
 import { createLogger, createMetrics } from '../lambda/shared/observability.js';
 import { DynamoSpool } from '../lambda/spool/dynamo-spool.js';
-import { createReplayHandler } from '../lambda/spool/replay-handler.js';
+import { createReplayHandler, replayWriter } from '../lambda/spool/replay-handler.js';
 import type { ReplayResult } from '../lambda/spool/replay-spool.js';
 import {
   createNodesTable,
@@ -120,7 +119,7 @@ export async function startLocalBridge(env: Env, options: LocalBridgeOptions = {
       spool && openTsdbUrl
         ? createReplayHandler({
             spool,
-            sink: openTsdbWriter({ ...config, openTsdbUrl }, logger),
+            sink: replayWriter({ ...config, openTsdbUrl }, logger),
             logger,
             metrics: createMetrics('replay'),
             now: options.now,

@@ -13,8 +13,8 @@ import {
 import type { Datapoint } from '../opentsdb/datapoint.js';
 import type { Spool } from '../push/push-service.js';
 import { backoffDelay, sleep } from '../shared/backoff.js';
-import type { QueueStats, SpoolPage, SpoolStore } from './replay-spool.js';
 import { entryKey, entryTimeMs, PARKED_SHARD, queueShards, type SpoolKey } from './spool-keys.js';
+import type { QueueStats, SpoolPage, SpoolStore } from './spool-store.js';
 import { encodePoints, expiresAtFor, type SpooledRun } from './spooled-run.js';
 
 /** BatchWriteItem's limit. */
@@ -117,21 +117,29 @@ export class DynamoSpool implements Spool, SpoolStore {
   }
 
   /**
-   * Counts one more refused replay on a queued item and keeps why. Resolves with the new count, or
-   * undefined when the item is gone (another replay finished it): an update never brings an item back.
+   * Counts one more replay in which the run failed while others were stored, and keeps why. With
+   * `readAttempts`, only if the item still holds that count (two replays at once charge it once). Resolves
+   * with the new count, or undefined when the item is gone (another replay finished it) or was charged
+   * meanwhile: an update never brings an item back.
    */
-  async recordFailure(key: SpoolKey, error: string, signal?: AbortSignal): Promise<number | undefined> {
+  async recordFailure(
+    key: SpoolKey,
+    error: string,
+    signal?: AbortSignal,
+    readAttempts?: number,
+  ): Promise<number | undefined> {
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: keyItem(key),
           UpdateExpression: 'SET attempts = if_not_exists(attempts, :zero) + :one, lastError = :error',
-          ConditionExpression: 'attribute_exists(entry)',
+          ConditionExpression: holdsAttempts(readAttempts),
           ExpressionAttributeValues: {
             ':zero': { N: '0' },
             ':one': { N: '1' },
             ':error': { S: error.slice(0, 500) },
+            ...(readAttempts ? { ':read': { N: String(readAttempts) } } : {}),
           },
           ReturnValues: 'UPDATED_NEW',
         }),
@@ -146,18 +154,30 @@ export class DynamoSpool implements Spool, SpoolStore {
 
   /**
    * Moves a queued run to the parked partition, under the same entry, with why: put the parked copy, then
-   * delete the queued one. A replay that stops between the two leaves both; the next one parks it again,
-   * finds the parked copy already there and only deletes the queued one.
+   * delete the queued one. With `readAttempts`, the delete is conditional on the queued item still holding
+   * that count; when it does not (another replay delivered or charged it meanwhile), the parked copy this
+   * call made is removed again and the run is not parked. A replay that stops between the put and the
+   * delete leaves both; the next one parks it again, finds the parked copy already there and only deletes
+   * the queued one.
    */
-  async park(run: SpooledRun, reason: string, nowMs: number, signal?: AbortSignal): Promise<void> {
+  async park(
+    run: SpooledRun,
+    reason: string,
+    nowMs: number,
+    signal?: AbortSignal,
+    readAttempts?: number,
+  ): Promise<boolean> {
+    const abortSignal = signal ?? AbortSignal.timeout(DEFAULT_CALL_MS);
+    const parkedKey = { shard: PARKED_SHARD, entry: run.key.entry };
     const parked: SpooledRun = {
       ...run,
-      key: { shard: PARKED_SHARD, entry: run.key.entry },
+      key: parkedKey,
       parkedAtMs: nowMs,
       reason: reason.slice(0, 500),
       // An operator gets the whole retention period to look at it.
       expiresAt: expiresAtFor(nowMs),
     };
+    let made = true;
     try {
       await this.client.send(
         new PutItemCommand({
@@ -165,12 +185,32 @@ export class DynamoSpool implements Spool, SpoolStore {
           Item: toItem(parked),
           ConditionExpression: 'attribute_not_exists(entry)',
         }),
-        { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
+        { abortSignal },
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      made = false;
     }
-    await this.deleteOne(run.key, signal);
+    if (readAttempts === undefined) {
+      await this.deleteOne(run.key, signal);
+      return true;
+    }
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: keyItem(run.key),
+          ConditionExpression: holdsAttempts(readAttempts),
+          ...(readAttempts ? { ExpressionAttributeValues: { ':read': { N: String(readAttempts) } } } : {}),
+        }),
+        { abortSignal },
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (made) await this.deleteOne(parkedKey, signal);
+      return false;
+    }
   }
 
   /** Puts a parked run back into the drain order as a new item queued now, then deletes the parked one. */
@@ -339,6 +379,14 @@ function nonce(): string {
 /** One signal bounds many calls in flight at once, each listening to it: that is no leak. */
 function shareSignal(signal: AbortSignal | undefined): void {
   if (signal) setMaxListeners(0, signal);
+}
+
+/** The item exists and holds `attempts` (absent means 0); just "exists" when `attempts` is undefined. */
+function holdsAttempts(attempts: number | undefined): string {
+  if (attempts === undefined) return 'attribute_exists(entry)';
+  return attempts === 0
+    ? 'attribute_exists(entry) AND attribute_not_exists(attempts)'
+    : 'attribute_exists(entry) AND attempts = :read';
 }
 
 /** A Query's key condition for one partition (`shard` is one of DynamoDB's reserved words). */

@@ -1,10 +1,14 @@
 // The replay function's factory (EventBridge, every minute, inside the VPC): drains the spool into OpenTSDB
 // until shortly before the invocation's limit, and reports the spool's depth, age and parked runs.
 import type { ScheduledEvent } from 'aws-lambda';
-import type { DatapointSink } from '../opentsdb/writer.js';
+import { CircuitBreaker } from '../opentsdb/circuit-breaker.js';
+import { type DatapointSink, OpenTsdbWriter, type OpenTsdbSettings } from '../opentsdb/writer.js';
+import { errorText } from '../shared/error-text.js';
 import { type InvocationTools, type LambdaHandler, wrapInvocation } from '../shared/invocation.js';
+import type { Log } from '../shared/log.js';
 import { MetricName, type MetricsRecorder, MetricUnit } from '../shared/observability.js';
 import {
+  ageSeconds,
   ReplayFailed,
   type ReplayOptions,
   type ReplayResult,
@@ -27,6 +31,23 @@ export type ReplayHandler = LambdaHandler<ScheduledEvent | undefined, ReplayResu
 const FINISH_MARGIN_MS = 1500;
 /** From the deadline on, nothing new is read or written; what is under way finishes within this. */
 const DRAIN_MARGIN_MS = 4000;
+/** Longest the opening count may take before the replay starts without it. */
+const OPENING_COUNT_MS = 3000;
+
+/**
+ * The replay's writer. Its breaker never opens: replay is its own breaker (one write at a time until one
+ * is stored, and it stops when writes keep failing with nothing stored), and it must be able to send other
+ * runs right after a write that failed, which is how it tells a poisoned run from an OpenTSDB that is down
+ * (a shared breaker would refuse them, and every poisoned write would look like an outage).
+ */
+export function replayWriter(settings: OpenTsdbSettings, log: Log): OpenTsdbWriter {
+  return new OpenTsdbWriter(settings.openTsdbUrl, {
+    timeoutMs: settings.openTsdbTimeoutMs,
+    sync: settings.openTsdbSync,
+    log,
+    breaker: CircuitBreaker.disabled(),
+  });
+}
 
 export function createReplayHandler(deps: ReplayHandlerDeps): ReplayHandler {
   const { logger, metrics } = deps;
@@ -34,6 +55,9 @@ export function createReplayHandler(deps: ReplayHandlerDeps): ReplayHandler {
   return wrapInvocation(deps, async (_event, context) => {
     const remaining = context.getRemainingTimeInMillis();
     const finishByMs = now() + Math.max(1000, remaining - FINISH_MARGIN_MS);
+    // The oldest run's age is sent before the work, so that a replay that then fails (or never gets
+    // through) still shows the spool ageing: SpoolOldestAge alarms on it within its own period.
+    await publishOpeningAge(deps, now);
     let result: ReplayResult;
     try {
       result = await replaySpool(deps.spool, deps.sink, {
@@ -44,7 +68,8 @@ export function createReplayHandler(deps: ReplayHandlerDeps): ReplayHandler {
         now,
       });
     } catch (error) {
-      // What a failed replay did still counts; its gauges (depth, age, parked) are unknown, so not sent.
+      // What a failed replay did still counts; its closing gauges are unknown, so not sent (the replay
+      // logged which, with what it had done).
       if (error instanceof ReplayFailed) countDone(metrics, error.partial);
       throw error;
     }
@@ -55,6 +80,21 @@ export function createReplayHandler(deps: ReplayHandlerDeps): ReplayHandler {
     logger.info('spool replay', { ...result });
     return result;
   });
+}
+
+async function publishOpeningAge(deps: ReplayHandlerDeps, now: () => number): Promise<void> {
+  try {
+    const stats = await deps.spool.queueStats(AbortSignal.timeout(OPENING_COUNT_MS));
+    deps.metrics.addMetric(
+      MetricName.SpoolOldestAgeSeconds,
+      MetricUnit.Seconds,
+      ageSeconds(stats.oldestQueuedAtMs, now()),
+    );
+  } catch (error) {
+    deps.logger.warn('spool age not counted before the replay', {
+      error: errorText(error, { withName: true }),
+    });
+  }
 }
 
 function countDone(metrics: MetricsRecorder, done: ReplayResult): void {

@@ -137,7 +137,7 @@ describe('replay handler', () => {
       readPage: () => Promise.reject(new Error('spool table gone')),
       remove: () => Promise.resolve([]),
       recordFailure: () => Promise.resolve(undefined),
-      park: () => Promise.resolve(),
+      park: () => Promise.resolve(true),
       queueStats: () => Promise.resolve({ depth: 0, depthIsLowerBound: false, oldestQueuedAtMs: undefined }),
       parkedCount: () => Promise.resolve(0),
     };

@@ -1,0 +1,114 @@
+/**
+ * What the writes of one replay show about OpenTSDB and about each run, whatever way a write failed (a 400,
+ * a 5xx, a dropped connection, a `sync_timeout`, a reason never seen, the writer saying OpenTSDB is
+ * unavailable). A run is poison only on evidence: it failed while OpenTSDB stored other runs — in the same
+ * request, or in a write started after its failure. A write that failed as a whole says nothing about its
+ * runs until a later write is stored; writes failing as a whole with nothing stored between them say that
+ * OpenTSDB is down. Pure bookkeeping: no I/O, no clock (writes are numbered in the order they start).
+ */
+
+/** Writes failing as a whole in a row, nothing stored between them: OpenTSDB is down, replay stops. */
+export const DOWN_AFTER = 12;
+
+interface Failure {
+  reason: string;
+  /** Writes started before the failure was seen; a stored write numbered above it is evidence. */
+  seenAfter: number;
+}
+
+interface Group<R> extends Failure {
+  runs: R[];
+}
+
+export class PoisonEvidence<R> {
+  private started = 0;
+  /** The highest number of a write that stored something (0: none yet). */
+  private lastStored = 0;
+  private wholeFailuresInARow = 0;
+  private readonly suspects = new Map<R, Failure>();
+  private readonly groups: Group<R>[] = [];
+
+  /** A write starts: its number. */
+  start(): number {
+    return ++this.started;
+  }
+
+  /** Write `write` stored some of its points. */
+  stored(write: number): void {
+    this.lastStored = Math.max(this.lastStored, write);
+    this.wholeFailuresInARow = 0;
+  }
+
+  /** Write `write` stored none of its points: `runs` (all of them) failed together. */
+  failedWhole(runs: readonly R[], reason: string): void {
+    this.wholeFailuresInARow++;
+    const failure = { reason, seenAfter: this.started };
+    if (runs.length === 1) this.suspects.set(runs[0]!, failure);
+    else if (runs.length > 1) this.groups.push({ ...failure, runs: [...runs] });
+  }
+
+  /** Write `write` stored other runs' points but not all of these runs': each is at fault on its own. */
+  failedBeside(write: number, runs: readonly R[], reason: string): void {
+    for (const run of runs) this.suspects.set(run, { reason, seenAfter: write - 1 });
+  }
+
+  /** A run OpenTSDB took after all (a later write, or another replay's). */
+  finished(run: R): void {
+    this.suspects.delete(run);
+  }
+
+  /** OpenTSDB is down: writes keep failing as a whole and nothing is stored. */
+  get down(): boolean {
+    return this.wholeFailuresInARow >= DOWN_AFTER;
+  }
+
+  /**
+   * Writes allowed in flight: one until OpenTSDB stores something in this replay, and again after a write
+   * fails as a whole until one is stored; each such failure lets one more go beside it, so that poison at
+   * the head is passed within a few writes while an outage costs a few requests.
+   */
+  inFlightLimit(parallel: number): number {
+    if (this.lastStored > 0 && this.wholeFailuresInARow === 0) return parallel;
+    return Math.min(parallel, 1 + this.wholeFailuresInARow);
+  }
+
+  get whyDown(): string | undefined {
+    return this.groups.at(-1)?.reason ?? [...this.suspects.values()].at(-1)?.reason;
+  }
+
+  /** Groups failed as a whole that a later stored write has cleared OpenTSDB of: to be sent run by run. */
+  takeShown(): R[][] {
+    const shown: R[][] = [];
+    for (let i = this.groups.length - 1; i >= 0; i--) {
+      const group = this.groups[i]!;
+      if (this.lastStored > group.seenAfter) {
+        shown.push(group.runs);
+        this.groups.splice(i, 1);
+      }
+    }
+    return shown.reverse();
+  }
+
+  /** The oldest group still unexplained, taken to be sent in halves (when nothing else is left to try). */
+  takeUnexplained(): R[] | undefined {
+    return this.groups.shift()?.runs;
+  }
+
+  get unexplainedGroups(): number {
+    return this.groups.length;
+  }
+
+  /** Runs shown to be at fault in this replay, with why: each is charged an attempt. */
+  charged(): Array<[R, string]> {
+    return [...this.suspects]
+      .filter(([, f]) => this.lastStored > f.seenAfter)
+      .map(([run, f]) => [run, f.reason]);
+  }
+
+  /** Runs that failed with nothing stored after: OpenTSDB may have been failing for everyone. */
+  uncharged(): Array<[R, string]> {
+    const alone = [...this.suspects].filter(([, f]) => this.lastStored <= f.seenAfter);
+    const grouped = this.groups.flatMap((g) => g.runs.map((run): [R, string] => [run, g.reason]));
+    return [...alone.map(([run, f]): [R, string] => [run, f.reason]), ...grouped];
+  }
+}
