@@ -2,9 +2,9 @@
  * What the writes of one replay show about OpenTSDB and about each run, whatever way a write failed (a 400,
  * a 5xx, a dropped connection, a `sync_timeout`, a reason never seen, the writer saying OpenTSDB is
  * unavailable). A run is poison only on evidence: it failed while OpenTSDB stored other runs — in the same
- * request, or in a write started after its failure. A write that failed as a whole says nothing about its
- * runs until a later write is stored; writes failing as a whole with nothing stored between them say that
- * OpenTSDB is down. Pure bookkeeping: no I/O, no clock (writes are numbered in the order they start).
+ * request, or in a write that was stored after the failed one had started. A write that failed as a whole
+ * says nothing about its runs until another is stored; writes failing as a whole with nothing stored
+ * between them say that OpenTSDB is down. Pure bookkeeping: no I/O, no clock.
  */
 
 /** Writes failing as a whole in a row, nothing stored between them: OpenTSDB is down, replay stops. */
@@ -12,8 +12,8 @@ export const DOWN_AFTER = 12;
 
 interface Failure {
   reason: string;
-  /** Writes started before the failure was seen; a stored write numbered above it is evidence. */
-  seenAfter: number;
+  /** Writes stored when the failed write started: one more is evidence. */
+  storesBefore: number;
 }
 
 interface Group<R> extends Failure {
@@ -21,35 +21,36 @@ interface Group<R> extends Failure {
 }
 
 export class PoisonEvidence<R> {
-  private started = 0;
-  /** The highest number of a write that stored something (0: none yet). */
-  private lastStored = 0;
+  /** Writes that stored something so far. */
+  private stores = 0;
   private wholeFailuresInARow = 0;
+  private lastReason: string | undefined;
   private readonly suspects = new Map<R, Failure>();
   private readonly groups: Group<R>[] = [];
 
-  /** A write starts: its number. */
+  /** A write starts: the token its failures are reported with. */
   start(): number {
-    return ++this.started;
+    return this.stores;
   }
 
-  /** Write `write` stored some of its points. */
-  stored(write: number): void {
-    this.lastStored = Math.max(this.lastStored, write);
+  /** A write stored some of its points. */
+  stored(): void {
+    this.stores++;
     this.wholeFailuresInARow = 0;
   }
 
-  /** Write `write` stored none of its points: `runs` (all of them) failed together. */
-  failedWhole(runs: readonly R[], reason: string): void {
+  /** The write started with `token` stored none of its points: `runs` (all of them) failed together. */
+  failedWhole(token: number, runs: readonly R[], reason: string): void {
     this.wholeFailuresInARow++;
-    const failure = { reason, seenAfter: this.started };
+    this.lastReason = reason;
+    const failure = { reason, storesBefore: token };
     if (runs.length === 1) this.suspects.set(runs[0]!, failure);
     else if (runs.length > 1) this.groups.push({ ...failure, runs: [...runs] });
   }
 
-  /** Write `write` stored other runs' points but not all of these runs': each is at fault on its own. */
-  failedBeside(write: number, runs: readonly R[], reason: string): void {
-    for (const run of runs) this.suspects.set(run, { reason, seenAfter: write - 1 });
+  /** The write started with `token` stored other points but not all of these runs': each is at fault. */
+  failedBeside(token: number, runs: readonly R[], reason: string): void {
+    for (const run of runs) this.suspects.set(run, { reason, storesBefore: token });
   }
 
   /** A run OpenTSDB took after all (a later write, or another replay's). */
@@ -68,20 +69,21 @@ export class PoisonEvidence<R> {
    * the head is passed within a few writes while an outage costs a few requests.
    */
   inFlightLimit(parallel: number): number {
-    if (this.lastStored > 0 && this.wholeFailuresInARow === 0) return parallel;
+    if (this.stores > 0 && this.wholeFailuresInARow === 0) return parallel;
     return Math.min(parallel, 1 + this.wholeFailuresInARow);
   }
 
-  get whyDown(): string | undefined {
-    return this.groups.at(-1)?.reason ?? [...this.suspects.values()].at(-1)?.reason;
+  /** Writes failed as a whole since the last stored one, and the last one's reason. */
+  get failingSinceStored(): { writes: number; reason: string | undefined } {
+    return { writes: this.wholeFailuresInARow, reason: this.lastReason };
   }
 
-  /** Groups failed as a whole that a later stored write has cleared OpenTSDB of: to be sent run by run. */
+  /** Groups failed as a whole while another write was stored: to be sent run by run. */
   takeShown(): R[][] {
     const shown: R[][] = [];
     for (let i = this.groups.length - 1; i >= 0; i--) {
       const group = this.groups[i]!;
-      if (this.lastStored > group.seenAfter) {
+      if (this.stores > group.storesBefore) {
         shown.push(group.runs);
         this.groups.splice(i, 1);
       }
@@ -101,13 +103,13 @@ export class PoisonEvidence<R> {
   /** Runs shown to be at fault in this replay, with why: each is charged an attempt. */
   charged(): Array<[R, string]> {
     return [...this.suspects]
-      .filter(([, f]) => this.lastStored > f.seenAfter)
+      .filter(([, f]) => this.stores > f.storesBefore)
       .map(([run, f]) => [run, f.reason]);
   }
 
   /** Runs that failed with nothing stored after: OpenTSDB may have been failing for everyone. */
   uncharged(): Array<[R, string]> {
-    const alone = [...this.suspects].filter(([, f]) => this.lastStored <= f.seenAfter);
+    const alone = [...this.suspects].filter(([, f]) => this.stores <= f.storesBefore);
     const grouped = this.groups.flatMap((g) => g.runs.map((run): [R, string] => [run, g.reason]));
     return [...alone.map(([run, f]): [R, string] => [run, f.reason]), ...grouped];
   }

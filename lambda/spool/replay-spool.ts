@@ -112,6 +112,10 @@ class SpoolReplay {
       this.now() >= this.deadlineMs
     )
       this.stopReason = 'out of time';
+    const failing = this.evidence.failingSinceStored;
+    // Every run left was tried, and the last writes failed with nothing stored after them.
+    if (this.stopReason === undefined && failing.writes > 0)
+      this.stopReason = `OpenTSDB unavailable: the last ${failing.writes} write(s) failed, none stored: ${failing.reason}`;
     try {
       await this.chargeAtFault();
     } catch (error) {
@@ -193,23 +197,23 @@ class SpoolReplay {
     }
     const points = runs.length === 1 ? runs[0]!.points : runs.flatMap((r) => r.points);
     this.result.writes++;
-    const write = this.evidence.start();
+    const token = this.evidence.start();
     // The writer's deadline is on the real clock, whatever clock the caller gave.
     const budgetMs = Math.min(this.deadlineMs - this.now(), this.settings.writeBudgetMs);
     const outcome = await this.sink.write(points, Date.now() + budgetMs);
     const { failing, rejectedOf } = this.sortOutcome(runs, outcome);
     for (const run of runs) if (!failing.has(run)) await this.finish(run, rejectedOf.get(run) ?? 0);
     const storedSome = outcome.written > 0 || failing.size < runs.length;
-    if (storedSome) this.evidence.stored(write);
+    if (storedSome) this.evidence.stored();
     if (failing.size === 0) return;
 
     const reason = outcome.lastError ?? 'OpenTSDB did not take the datapoints';
     const failed = runs.filter((r) => failing.has(r));
     if (storedSome) {
-      this.evidence.failedBeside(write, failed, reason);
+      this.evidence.failedBeside(token, failed, reason);
       return;
     }
-    this.evidence.failedWhole(failed, reason);
+    this.evidence.failedWhole(token, failed, reason);
     if (this.evidence.down)
       this.stop(`OpenTSDB unavailable: ${DOWN_AFTER} writes failed in a row, none stored: ${reason}`);
   }
