@@ -39,9 +39,13 @@ export class PoisonEvidence<R> {
     this.wholeFailuresInARow = 0;
   }
 
-  /** The write started with `token` stored none of its points: `runs` (all of them) failed together. */
-  failedWhole(token: number, runs: readonly R[], reason: string): void {
-    this.wholeFailuresInARow++;
+  /**
+   * The write started with `token` stored none of its points: `runs` (all of them) failed together. A write
+   * of a run already suspected (sent alone once another write was stored) is expected to fail: it does not
+   * count towards OpenTSDB being down.
+   */
+  failedWhole(token: number, runs: readonly R[], reason: string, suspected = false): void {
+    if (!suspected) this.wholeFailuresInARow++;
     this.lastReason = reason;
     const failure = { reason, storesBefore: token };
     if (runs.length === 1) this.suspects.set(runs[0]!, failure);
@@ -73,6 +77,11 @@ export class PoisonEvidence<R> {
     return Math.min(parallel, 1 + this.wholeFailuresInARow);
   }
 
+  /** Runs failed with nothing stored after: a write known to be stored, sent again, may show why. */
+  get unexplained(): number {
+    return this.uncharged().length;
+  }
+
   /** Writes failed as a whole since the last stored one, and the last one's reason. */
   get failingSinceStored(): { writes: number; reason: string | undefined } {
     return { writes: this.wholeFailuresInARow, reason: this.lastReason };
@@ -91,9 +100,15 @@ export class PoisonEvidence<R> {
     return shown.reverse();
   }
 
-  /** The oldest group still unexplained, taken to be sent in halves (when nothing else is left to try). */
+  /**
+   * The smallest group still unexplained, taken to be sent in halves (when nothing else is left to try):
+   * the fewer its runs, the fewer writes before a healthy one among them is alone and stored.
+   */
   takeUnexplained(): R[] | undefined {
-    return this.groups.shift()?.runs;
+    if (this.groups.length === 0) return undefined;
+    let smallest = 0;
+    for (const [i, g] of this.groups.entries()) if (g.runs.length < this.groups[smallest]!.runs.length) smallest = i;
+    return this.groups.splice(smallest, 1)[0]!.runs;
   }
 
   get unexplainedGroups(): number {

@@ -68,7 +68,10 @@ class SpoolReplay {
   private readonly result = emptyResult();
   private readonly evidence = new PoisonEvidence<Run>();
   /** Writes to send before any new batch: the runs of failed writes, again in parts. */
-  private readonly retries: Run[][] = [];
+  private readonly retries: Array<{ runs: Run[]; suspected: boolean }> = [];
+  /** The points of a run OpenTSDB stored whole in this replay: sent again, identical, as a known-good probe. */
+  private knownGood: Datapoint[] | undefined;
+  private probed = false;
   private readonly writing = new Set<Promise<void>>();
   private readonly deletes: DeleteQueue;
   private stopReason: string | undefined;
@@ -105,7 +108,7 @@ class SpoolReplay {
       this.fail(error);
     }
     await Promise.all(this.writing);
-    this.unsent += this.retries.reduce((n, runs) => n + runs.length, 0);
+    this.unsent += this.retries.reduce((n, retry) => n + retry.runs.length, 0);
     if (
       this.stopReason === undefined &&
       (!reader.exhausted || this.unsent > 0) &&
@@ -114,7 +117,7 @@ class SpoolReplay {
       this.stopReason = 'out of time';
     const failing = this.evidence.failingSinceStored;
     // Every run left was tried, and the last writes failed with nothing stored after them.
-    if (this.stopReason === undefined && failing.writes > 0)
+    if (this.stopReason === undefined && failing.writes > 0 && this.evidence.unexplained > 0)
       this.stopReason = `OpenTSDB unavailable: the last ${failing.writes} write(s) failed, none stored: ${failing.reason}`;
     try {
       await this.chargeAtFault();
@@ -136,11 +139,12 @@ class SpoolReplay {
       for (const group of this.evidence.takeShown()) {
         // OpenTSDB stored a write started after this group failed: each run alone shows which are at fault.
         this.result.splits++;
-        for (const run of group) this.retries.push([run]);
+        for (const run of group) this.retries.push({ runs: [run], suspected: true });
       }
-      const runs = this.retries.shift() ?? (reader.exhausted ? [] : await this.nextBatch(reader));
+      const retry = this.retries.shift();
+      const runs = retry?.runs ?? (reader.exhausted ? [] : await this.nextBatch(reader));
       if (runs.length > 0) {
-        this.startWrite(runs);
+        this.startWrite(runs, retry?.suspected ?? false);
         continue;
       }
       if (this.writing.size > 0) {
@@ -148,12 +152,32 @@ class SpoolReplay {
         continue;
       }
       // Nothing else to try: a group that failed as a whole goes again in halves, one of which may be stored.
+      if (this.halted()) return;
       const group = this.evidence.takeUnexplained();
-      if (group === undefined || this.halted()) return;
-      const half = Math.ceil(group.length / 2);
-      this.result.splits++;
-      this.retries.push(group.slice(0, half), group.slice(half));
+      if (group !== undefined) {
+        const half = Math.ceil(group.length / 2);
+        this.result.splits++;
+        this.retries.push(
+          { runs: group.slice(0, half), suspected: false },
+          { runs: group.slice(half), suspected: false },
+        );
+        continue;
+      }
+      // Runs failed after the last write OpenTSDB stored: a run it stored, sent again, says whether it
+      // still stores anything (the same bytes again are harmless).
+      if (this.evidence.unexplained === 0 || this.knownGood === undefined || this.probed) return;
+      this.probed = true;
+      await this.probe(this.knownGood);
     }
+  }
+
+  private async probe(points: Datapoint[]): Promise<void> {
+    this.result.writes++;
+    const token = this.evidence.start();
+    const budgetMs = Math.min(this.deadlineMs - this.now(), this.settings.writeBudgetMs);
+    const outcome = await this.sink.write(points, Date.now() + budgetMs);
+    if (outcome.pending.length < points.length) this.evidence.stored();
+    else this.evidence.failedWhole(token, [], outcome.lastError ?? 'OpenTSDB did not take the datapoints');
   }
 
   /** The next runs in the drain order, up to a write's worth; empty at the end of the spool. */
@@ -182,15 +206,15 @@ class SpoolReplay {
     return batch;
   }
 
-  private startWrite(runs: Run[]): void {
-    const task = this.write(runs)
+  private startWrite(runs: Run[], suspected: boolean): void {
+    const task = this.write(runs, suspected)
       .catch((error: unknown) => this.fail(error))
       .finally(() => this.writing.delete(task));
     this.writing.add(task);
   }
 
   /** Writes runs; finishes those OpenTSDB took and tells the evidence what the others show. */
-  private async write(runs: Run[]): Promise<void> {
+  private async write(runs: Run[], suspected: boolean): Promise<void> {
     if (this.halted()) {
       this.unsent += runs.length;
       return;
@@ -213,7 +237,7 @@ class SpoolReplay {
       this.evidence.failedBeside(token, failed, reason);
       return;
     }
-    this.evidence.failedWhole(token, failed, reason);
+    this.evidence.failedWhole(token, failed, reason, suspected);
     if (this.evidence.down)
       this.stop(`OpenTSDB unavailable: ${DOWN_AFTER} writes failed in a row, none stored: ${reason}`);
   }
@@ -242,6 +266,7 @@ class SpoolReplay {
 
   private async finish(run: Run, rejected: number): Promise<void> {
     this.evidence.finished(run);
+    if (rejected === 0) this.knownGood = run.points;
     this.result.replayed++;
     this.result.datapoints += run.points.length - rejected;
     this.result.rejected += rejected;
