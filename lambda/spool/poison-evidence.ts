@@ -107,7 +107,8 @@ export class PoisonEvidence<R> {
   takeUnexplained(): R[] | undefined {
     if (this.groups.length === 0) return undefined;
     let smallest = 0;
-    for (const [i, g] of this.groups.entries()) if (g.runs.length < this.groups[smallest]!.runs.length) smallest = i;
+    for (const [i, g] of this.groups.entries())
+      if (g.runs.length < this.groups[smallest]!.runs.length) smallest = i;
     return this.groups.splice(smallest, 1)[0]!.runs;
   }
 

@@ -2,7 +2,7 @@
 // until shortly before the invocation's limit, and reports the spool's depth, age and parked runs.
 import type { ScheduledEvent } from 'aws-lambda';
 import { CircuitBreaker } from '../opentsdb/circuit-breaker.js';
-import { type DatapointSink, OpenTsdbWriter, type OpenTsdbSettings } from '../opentsdb/writer.js';
+import { type DatapointSink, type OpenTsdbSettings, OpenTsdbWriter } from '../opentsdb/writer.js';
 import { errorText } from '../shared/error-text.js';
 import { type InvocationTools, type LambdaHandler, wrapInvocation } from '../shared/invocation.js';
 import type { Log } from '../shared/log.js';

@@ -288,7 +288,9 @@ class SpoolReplay {
     }
     const charged = this.evidence.charged();
     for (let i = 0; i < charged.length; i += PARALLEL_CHARGES) {
-      await Promise.all(charged.slice(i, i + PARALLEL_CHARGES).map(([run, reason]) => this.charge(run, reason)));
+      await Promise.all(
+        charged.slice(i, i + PARALLEL_CHARGES).map(([run, reason]) => this.charge(run, reason)),
+      );
     }
   }
 

@@ -116,6 +116,34 @@ describe('DynamoSpool on dynalite', () => {
     assert.ok(queued[0]!.key.entry.startsWith(`${now}#`), 'queued again now');
   });
 
+  it('charges and parks only an item that still holds the attempts read: two replays at once charge once and park nothing delivered', async () => {
+    const now = Date.now();
+    await spool.save('1:2:100', [point(1)], now - 60_000, now + 5000);
+    await spool.save('1:2:200', [point(2)], now - 50_000, now + 5000);
+    const [a, b] = (await Promise.all(spool.shards.map((s) => spool.readPage(s, undefined, 10))))
+      .flatMap((p) => p.runs)
+      .sort((x, y) => x.spooledAtMs - y.spooledAtMs);
+    // Both replays read attempts 0; the first to charge counts, the other finds it changed.
+    assert.equal(await spool.recordFailure(a!.key, 'HTTP 500', undefined, 0), 1);
+    assert.equal(await spool.recordFailure(a!.key, 'HTTP 500', undefined, 0), undefined);
+    assert.equal(await spool.recordFailure(a!.key, 'HTTP 500', undefined, 1), 2);
+    // A park from a stale read leaves the item queued and makes no parked copy.
+    assert.equal(await spool.park({ ...a!, attempts: 1 }, 'stale', now, undefined, 0), false);
+    assert.equal(await spool.parkedCount(), 0);
+    assert.equal((await spool.heads()).length, 2);
+    // The other replay delivered b (wrote it, deleted it): parking it now parks nothing.
+    await spool.remove([b!.key]);
+    assert.equal(await spool.park({ ...b!, attempts: 1 }, 'late', now, undefined, 0), false);
+    assert.equal(await spool.parkedCount(), 0);
+    // A park from the current read goes through, once.
+    assert.equal(await spool.park({ ...a!, attempts: 3 }, 'failed in 3 replays', now, undefined, 2), true);
+    assert.equal(await spool.park({ ...a!, attempts: 3 }, 'failed in 3 replays', now, undefined, 2), false);
+    assert.deepEqual(await spool.heads(), []);
+    const parked = await spool.parked();
+    assert.equal(parked.length, 1);
+    assert.equal(parked[0]!.attempts, 3);
+  });
+
   it('reports depth and oldest entry per shard, capped, and deletes in batches', async () => {
     const t0 = Date.now() - 3_600_000;
     for (let i = 0; i < 60; i++) await spool.save(`5:${i}:1`, [point(i)], t0 + i, Date.now() + 5000);

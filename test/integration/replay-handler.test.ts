@@ -6,10 +6,9 @@ import { createSpoolTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../.
 import { lambdaContext } from '../../dev/lambda-shim.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 import type { Datapoint } from '../../lambda/opentsdb/datapoint.js';
-import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
 import type { MetricsRecorder } from '../../lambda/shared/observability.js';
 import { DynamoSpool } from '../../lambda/spool/dynamo-spool.js';
-import { createReplayHandler } from '../../lambda/spool/replay-handler.js';
+import { createReplayHandler, replayWriter } from '../../lambda/spool/replay-handler.js';
 import type { SpoolStore } from '../../lambda/spool/replay-spool.js';
 import { resetBreaker } from '../support/breaker.js';
 import { CapturingLogger } from '../support/capturing-logger.js';
@@ -71,7 +70,7 @@ describe('replay handler', () => {
   const handler = (store: SpoolStore = spool) =>
     createReplayHandler({
       spool: store,
-      sink: new OpenTsdbWriter(tsdb.url, { timeoutMs: 500, log: logger }),
+      sink: replayWriter({ openTsdbUrl: tsdb.url, openTsdbTimeoutMs: 500, openTsdbSync: true }, logger),
       logger,
       metrics,
       // One write gives up after a second (5 s in production) when OpenTSDB is down.
@@ -139,6 +138,56 @@ describe('replay handler', () => {
     assert.equal(metrics.values.get('DatapointsReplayed'), 3);
     // Depth, age and parked runs are not known after a failure: not sent rather than sent wrong.
     assert.equal(metrics.values.get('SpoolDepth'), undefined);
+    assert.equal(metrics.published, 1);
+  });
+
+  it('sends what it did when the closing counts fail, and says what it could not count (finding 5)', async () => {
+    for (let run = 1; run <= 3; run++) {
+      await spool.save(`${run}:77:1795521852`, [point(run, 0)], Date.now() - 60_000, Date.now() + 5000);
+    }
+    const throttledCounts: SpoolStore = {
+      shards: spool.shards,
+      readPage: (...args) => spool.readPage(...args),
+      remove: (...args) => spool.remove(...args),
+      recordFailure: (...args) => spool.recordFailure(...args),
+      park: (...args) => spool.park(...args),
+      queueStats: (...args) => spool.queueStats(...args),
+      parkedCount: () => Promise.reject(new Error('ProvisionedThroughputExceededException: rate exceeded')),
+    };
+    await assert.rejects(
+      handler(throttledCounts)(undefined, lambdaContext('replay', 50_000)),
+      /rate exceeded/,
+    );
+    assert.deepEqual(await spool.heads(), [], 'the runs were written and deleted');
+    assert.equal(metrics.values.get('RunsReplayed'), 3);
+    assert.equal(metrics.values.get('DatapointsReplayed'), 3);
+    assert.equal(metrics.values.get('DatapointsRejected'), 0);
+    assert.equal(metrics.values.get('RunsParked'), 0);
+    assert.equal(metrics.values.get('ParkedRuns'), undefined);
+    assert.equal(metrics.values.get('SpoolDepth'), undefined);
+    const errors = logger.records().filter((r) => r.level === 'ERROR');
+    assert.equal(errors.length, 1, 'logged once');
+    assert.equal(errors[0]!.message, 'spool replay could not count the spool');
+    assert.deepEqual(errors[0]!.notCounted, ['SpoolDepth', 'SpoolOldestAgeSeconds', 'ParkedRuns']);
+    assert.equal(errors[0]!.replayed, 3);
+    assert.equal(metrics.published, 1);
+  });
+
+  it('sends the oldest age even when the replay then fails (finding 6)', async () => {
+    await spool.save('1:77:1795521852', [point(1, 0)], Date.now() - 1_800_000, Date.now() + 5000);
+    const unreadable: SpoolStore = {
+      shards: spool.shards,
+      readPage: () => Promise.reject(new Error('ProvisionedThroughputExceededException: rate exceeded')),
+      remove: (...args) => spool.remove(...args),
+      recordFailure: (...args) => spool.recordFailure(...args),
+      park: (...args) => spool.park(...args),
+      queueStats: (...args) => spool.queueStats(...args),
+      parkedCount: (...args) => spool.parkedCount(...args),
+    };
+    await assert.rejects(handler(unreadable)(undefined, lambdaContext('replay', 50_000)), /rate exceeded/);
+    const ages = metrics.sent.get('SpoolOldestAgeSeconds') ?? [];
+    assert.equal(ages.length, 1);
+    assert.ok(ages[0]! >= 1800, `${ages[0]} s: above the alarm's 900 s`);
     assert.equal(metrics.published, 1);
   });
 

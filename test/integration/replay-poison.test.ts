@@ -78,7 +78,8 @@ describe('poison in the spool', () => {
     });
 
   async function spoolRuns(ids: readonly number[], atMs = Date.now() - 60_000): Promise<void> {
-    for (const id of ids) await spool.save(`${id}:77:${T0 + id}`, runPoints(id), atMs + id, Date.now() + 5000);
+    for (const id of ids)
+      await spool.save(`${id}:77:${T0 + id}`, runPoints(id), atMs + id, Date.now() + 5000);
   }
 
   async function queued() {
