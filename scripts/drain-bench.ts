@@ -5,21 +5,13 @@
 // machine: the old replay's shape, one run per OpenTSDB request, one request at a time (without even its
 // DynamoDB reads and deletes), so that the ratio can be compared across machines. Exits 0 whether or not a
 // target is met; only a failure of the script itself exits 1. `npm run bench:drain -- --help` for options.
+// With `--poison 1%`, both drains go through scripts/poison-proxy.ts, and a second drain of as many runs, a
+// share of them poisoned (every kind of OpenTSDB failure in turn), is measured against the clean one.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
-import {
-  type AttributeValue,
-  CreateTableCommand,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  ScanCommand,
-} from '@aws-sdk/client-dynamodb';
-import { createSpoolTable, startDynaliteProcess, tableActive } from '../dev/embedded-dynamo.js';
+import { createSpoolTable, startDynaliteProcess } from '../dev/embedded-dynamo.js';
 import { FIXTURE_NODES_FILE, pushFixture, pushFixtureNames } from '../dev/fixtures.js';
 import { lambdaContext } from '../dev/lambda-shim.js';
 import { readNodesFile } from '../dev/nodes-file.js';
@@ -34,29 +26,39 @@ import { DEFAULT_METRIC_SETS } from '../lambda/config.js';
 import { toDatapoints } from '../lambda/metrics/datapoints.js';
 import { nodeDimensions } from '../lambda/metrics/node-dimensions.js';
 import type { Datapoint } from '../lambda/opentsdb/datapoint.js';
-import type { DatapointSink } from '../lambda/opentsdb/writer.js';
 import { OpenTsdbWriter } from '../lambda/opentsdb/writer.js';
 import { errorText } from '../lambda/shared/error-text.js';
 import type { MetricsRecorder } from '../lambda/shared/observability.js';
 import { DynamoSpool } from '../lambda/spool/dynamo-spool.js';
-import { createReplayHandler } from '../lambda/spool/replay-handler.js';
+import { createReplayHandler, replayWriter } from '../lambda/spool/replay-handler.js';
 import type { ReplayResult } from '../lambda/spool/replay-spool.js';
-import { encodePoints } from '../lambda/spool/spooled-run.js';
 import { parsePush } from '../lambda/webhook/parse-push.js';
 import { integerOption } from './cli.js';
+import { oldReplay } from './old-replay.js';
+import {
+  drainWithPoison,
+  type PoisonProxy,
+  poisonedTestIds,
+  poisonShare,
+  printPoisonDrain,
+  startPoisonProxy,
+} from './poison-drain.js';
 import { fixed, table, verdict } from './report.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const USAGE = `usage: npm run bench:drain [-- --runs N] [--yardstick-runs N] [--parallel N]
+const USAGE = `usage: npm run bench:drain [-- --runs N] [--yardstick-runs N] [--parallel N] [--poison P%]
 
 Spools N realistic runs (default 20000) into the embedded DynamoDB, drains them into a real VictoriaMetrics
 with the replay handler and reads every datapoint back; measures the old one-run-per-request replay on
 --yardstick-runs other runs (default 1000) as a yardstick; --parallel sets the OpenTSDB writes in flight
-(the replay's default otherwise). Needs Debian's victoria-metrics.`;
+(the replay's default otherwise); --poison P% drains N more runs, P% of them poisoned (OpenTSDB failing on
+them in each way it can), and compares the rate with the clean drain's. Needs Debian's victoria-metrics.`;
 
 const TARGET_RUNS_PER_SECOND = 1000;
 const TARGET_RUNS_PER_REQUEST = 10;
+/** The drain with poison, as a share of the clean drain of the same run. */
+const TARGET_POISON_RATIO = 0.8;
 const SPOOL_TABLE = 'catchpoint-spool';
 /** The issue's sizing case: a one-hour outage at 100 pushes/s. */
 const OUTAGE_RUNS = 100 * 3600;
@@ -66,6 +68,8 @@ interface Options {
   yardstickRuns: number;
   /** OpenTSDB writes in flight; the replay's default unless given. */
   parallel: number | undefined;
+  /** Share of poisoned runs in a second drain; undefined: no second drain. */
+  poison: number | undefined;
 }
 
 function readOptions(): Options | undefined {
@@ -74,6 +78,7 @@ function readOptions(): Options | undefined {
       runs: { type: 'string', default: '20000' },
       'yardstick-runs': { type: 'string', default: '1000' },
       parallel: { type: 'string' },
+      poison: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -83,6 +88,7 @@ function readOptions(): Options | undefined {
     runs: integerOption(values.runs, 'runs', 100, 1_000_000),
     yardstickRuns: integerOption(values['yardstick-runs'], 'yardstick-runs', 10, 100_000),
     parallel: values.parallel === undefined ? undefined : integerOption(values.parallel, 'parallel', 1, 64),
+    poison: values.poison === undefined ? undefined : poisonShare(values.poison),
   };
 }
 
@@ -95,7 +101,7 @@ interface Run {
  * `count` distinct runs: the six push fixtures in turn, each with its own test id (2,000 tests), on the
  * fixture's node or another of 50 (tagged from the node table or from the payload), a minute apart.
  */
-async function realisticRuns(count: number, firstTestId: number): Promise<Run[]> {
+async function realisticRuns(count: number, testIdOf: (i: number) => number): Promise<Run[]> {
   const nodes = new Map((await readNodesFile(FIXTURE_NODES_FILE)).map((n) => [n.nodeId, n]));
   const templates = pushFixtureNames().map((name) => parsePush(pushFixture(name), Date.now()));
   const options = { sets: new Set(DEFAULT_METRIC_SETS), naming: 'default' as const };
@@ -106,7 +112,7 @@ async function realisticRuns(count: number, firstTestId: number): Promise<Run[]>
     const nodeId = i % 3 === 0 ? template.nodeId : 1000 + (i % 50);
     const result = {
       ...template,
-      testId: firstTestId + (i % 2000),
+      testId: testIdOf(i),
       nodeId,
       timestamp: base + Math.floor(i / 2000) * 60 + (i % 60),
     };
@@ -165,8 +171,8 @@ async function main(): Promise<number> {
     return 1;
   }
   const quiet = new Logger({ serviceName: 'replay', logLevel: 'ERROR' });
-  const drainRuns = await realisticRuns(options.runs, 300_000);
-  const yardstickRuns = await realisticRuns(options.yardstickRuns, 900_000);
+  const drainRuns = await realisticRuns(options.runs, (i) => 300_000 + (i % 2000));
+  const yardstickRuns = await realisticRuns(options.yardstickRuns, (i) => 900_000 + (i % 2000));
   const expected = new Map<string, number>();
   for (const run of [...drainRuns, ...yardstickRuns]) {
     for (const p of run.points) expected.set(`${seriesKey(p.metric, p.tags)}@${p.timestamp * 1000}`, p.value);
@@ -176,7 +182,11 @@ async function main(): Promise<number> {
   // DynamoDB in a process of its own: the CPU measured here is then the replay's, as on Lambda.
   const dynamo = await startDynaliteProcess();
   const vm = await startVictoriaMetrics();
+  let proxy: PoisonProxy | undefined;
   try {
+    // With poison, both drains meet the same OpenTSDB: the proxy, which passes clean requests on.
+    if (options.poison !== undefined) proxy = await startPoisonProxy(vm.openTsdbUrl);
+    const drainUrl = proxy?.url ?? vm.openTsdbUrl;
     await createSpoolTable(dynamo.client, SPOOL_TABLE);
     const spool = new DynamoSpool(dynamo.client, SPOOL_TABLE);
 
@@ -209,7 +219,7 @@ async function main(): Promise<number> {
     // The drain: the replay function's handler, invoked as EventBridge would until the spool is empty.
     const handler = createReplayHandler({
       spool,
-      sink: new OpenTsdbWriter(vm.openTsdbUrl, { timeoutMs: 5000, log: quiet }),
+      sink: replayWriter({ openTsdbUrl: drainUrl, openTsdbTimeoutMs: 5000, openTsdbSync: true }, quiet),
       logger: quiet,
       metrics: recorder(),
       tuning: options.parallel === undefined ? {} : { parallelWrites: options.parallel },
@@ -318,67 +328,32 @@ async function main(): Promise<number> {
         `${fixed(outageMinutes)} minutes of draining, ~${fixed(perInvocation, 0)} runs per ${timeoutMs / 1000} s ` +
         `invocation, ${Math.ceil(OUTAGE_RUNS / perInvocation)} invocations (one a minute).`,
     );
+    if (proxy !== undefined && options.poison !== undefined) {
+      const share = options.poison;
+      const runs = await realisticRuns(options.runs, poisonedTestIds(share, 500_000));
+      const spooledFrom = Date.now() - 3_600_000;
+      let n = 0;
+      await runConcurrently(runs, 16, async (run) => {
+        await spool.save(run.runKey, run.points, spooledFrom + n++, Date.now() + 10_000);
+      });
+      const poisoned = await drainWithPoison(
+        spool,
+        runs,
+        proxy.url,
+        timeoutMs,
+        options.parallel === undefined ? {} : { parallelWrites: options.parallel },
+      );
+      printPoisonDrain(poisoned, share, runs.length, rate, {
+        runsPerSecond: TARGET_RUNS_PER_SECOND,
+        ratio: TARGET_POISON_RATIO,
+      });
+    }
     return 0;
   } finally {
+    await proxy?.close();
     await vm.close();
     await dynamo.close();
   }
-}
-
-/** The replay as it was before issue 9, on a table of its shape, as the yardstick. Returns runs/s. */
-async function oldReplay(client: DynamoDBClient, runs: readonly Run[], sink: DatapointSink): Promise<number> {
-  const tableName = 'old-spool';
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: 'runKey', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'runKey', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  await tableActive(client, tableName);
-  const at = Date.now();
-  for (const run of runs) {
-    await client.send(
-      new PutItemCommand({
-        TableName: tableName,
-        Item: {
-          runKey: { S: run.runKey },
-          spooledAt: { N: String(at) },
-          points: { N: String(run.points.length) },
-          body: { B: encodePoints(run.points) },
-        },
-      }),
-    );
-  }
-  const started = performance.now();
-  const heads: { runKey: string; spooledAt: number }[] = [];
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({
-        TableName: tableName,
-        ProjectionExpression: 'runKey, spooledAt',
-        ExclusiveStartKey: startKey,
-        Limit: 1000,
-      }),
-    );
-    for (const item of page.Items ?? [])
-      heads.push({ runKey: item.runKey!.S!, spooledAt: Number(item.spooledAt!.N) });
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  heads.sort((a, b) => a.spooledAt - b.spooledAt);
-  for (const head of heads) {
-    const key = { runKey: { S: head.runKey } };
-    const got = await client.send(
-      new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
-    );
-    const points = JSON.parse(gunzipSync(got.Item!.body!.B!).toString('utf8')) as Datapoint[];
-    const outcome = await sink.write(points, Date.now() + 10_000);
-    if (outcome.pending.length > 0) throw new Error(`yardstick write failed: ${outcome.lastError}`);
-    await client.send(new DeleteItemCommand({ TableName: tableName, Key: key }));
-  }
-  return heads.length / ((performance.now() - started) / 1000);
 }
 
 main().then(

@@ -1,7 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import {
-  type AttributeValue,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -13,6 +12,7 @@ import {
 import type { Datapoint } from '../opentsdb/datapoint.js';
 import type { Spool } from '../push/push-service.js';
 import { backoffDelay, sleep } from '../shared/backoff.js';
+import { fromItem, holdsAttempts, type Item, inShard, keyItem, toItem } from './spool-item.js';
 import { entryKey, entryTimeMs, PARKED_SHARD, queueShards, type SpoolKey } from './spool-keys.js';
 import type { QueueStats, SpoolPage, SpoolStore } from './spool-store.js';
 import { encodePoints, expiresAtFor, type SpooledRun } from './spooled-run.js';
@@ -25,8 +25,6 @@ export const DEPTH_COUNT_PER_SHARD = 1000;
 
 /** Pages of the parked partition counted for ParkedRuns (each up to 1 MB of items). */
 const PARKED_COUNT_PAGES = 10;
-
-type Item = Record<string, AttributeValue>;
 
 /** A wait bound for a call made with no deadline of its own. */
 const DEFAULT_CALL_MS = 5000;
@@ -379,63 +377,4 @@ function nonce(): string {
 /** One signal bounds many calls in flight at once, each listening to it: that is no leak. */
 function shareSignal(signal: AbortSignal | undefined): void {
   if (signal) setMaxListeners(0, signal);
-}
-
-/** The item exists and holds `attempts` (absent means 0); just "exists" when `attempts` is undefined. */
-function holdsAttempts(attempts: number | undefined): string {
-  if (attempts === undefined) return 'attribute_exists(entry)';
-  return attempts === 0
-    ? 'attribute_exists(entry) AND attribute_not_exists(attempts)'
-    : 'attribute_exists(entry) AND attempts = :read';
-}
-
-/** A Query's key condition for one partition (`shard` is one of DynamoDB's reserved words). */
-function inShard(shard: string) {
-  return {
-    KeyConditionExpression: '#shard = :s',
-    ExpressionAttributeNames: { '#shard': 'shard' },
-    ExpressionAttributeValues: { ':s': { S: shard } },
-  };
-}
-
-function keyItem(key: SpoolKey): Item {
-  return { shard: { S: key.shard }, entry: { S: key.entry } };
-}
-
-function toItem(run: SpooledRun): Item {
-  const item: Item = {
-    ...keyItem(run.key),
-    runKey: { S: run.runKey },
-    spooledAt: { N: String(run.spooledAtMs) },
-    points: { N: String(run.pointCount) },
-    body: { B: run.body },
-    expiresAt: { N: String(run.expiresAt) },
-  };
-  if (run.attempts > 0) item.attempts = { N: String(run.attempts) };
-  if (run.lastError !== undefined) item.lastError = { S: run.lastError };
-  if (run.parkedAtMs !== undefined) item.parkedAt = { N: String(run.parkedAtMs) };
-  if (run.reason !== undefined) item.reason = { S: run.reason };
-  return item;
-}
-
-function fromItem(item: Item): SpooledRun | undefined {
-  const shard = item.shard?.S;
-  const entry = item.entry?.S;
-  if (shard === undefined || entry === undefined) return undefined;
-  const queuedAtMs = entryTimeMs(entry);
-  const run: SpooledRun = {
-    key: { shard, entry },
-    runKey: item.runKey?.S ?? '',
-    spooledAtMs: Number(item.spooledAt?.N ?? queuedAtMs),
-    queuedAtMs,
-    // An item without a body cannot be replayed: replay parks it as unreadable.
-    body: item.body?.B ?? new Uint8Array(),
-    pointCount: Number(item.points?.N ?? 0),
-    expiresAt: Number(item.expiresAt?.N ?? Number.POSITIVE_INFINITY),
-    attempts: Number(item.attempts?.N ?? 0),
-  };
-  if (item.lastError?.S !== undefined) run.lastError = item.lastError.S;
-  if (item.parkedAt?.N !== undefined) run.parkedAtMs = Number(item.parkedAt.N);
-  if (item.reason?.S !== undefined) run.reason = item.reason.S;
-  return run;
 }

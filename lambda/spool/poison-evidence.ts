@@ -9,6 +9,8 @@
 
 /** Writes failing as a whole in a row, nothing stored between them: OpenTSDB is down, replay stops. */
 export const DOWN_AFTER = 12;
+/** Writes failing as a whole in a row, after others were stored, from which replay sends fewer at once. */
+const SLOW_AFTER = 3;
 
 interface Failure {
   reason: string;
@@ -68,12 +70,13 @@ export class PoisonEvidence<R> {
   }
 
   /**
-   * Writes allowed in flight: one until OpenTSDB stores something in this replay, and again after a write
-   * fails as a whole until one is stored; each such failure lets one more go beside it, so that poison at
-   * the head is passed within a few writes while an outage costs a few requests.
+   * Writes allowed in flight: one until OpenTSDB stores something in this replay, each write failed as a
+   * whole letting one more go beside it, so that poison at the head is passed within a few writes while an
+   * outage costs a few requests. Once writes are stored, a write failing as a whole now and then (poison
+   * among healthy runs) does not slow the drain; several in a row, with nothing stored, do.
    */
   inFlightLimit(parallel: number): number {
-    if (this.stores > 0 && this.wholeFailuresInARow === 0) return parallel;
+    if (this.stores > 0 && this.wholeFailuresInARow < SLOW_AFTER) return parallel;
     return Math.min(parallel, 1 + this.wholeFailuresInARow);
   }
 

@@ -1,4 +1,4 @@
-import { type Datapoint, serializeDatapoint } from '../opentsdb/datapoint.js';
+import type { Datapoint } from '../opentsdb/datapoint.js';
 import type { DatapointSink, WriteOutcome } from '../opentsdb/writer.js';
 import { errorText } from '../shared/error-text.js';
 import { reported } from '../shared/invocation.js';
@@ -14,8 +14,10 @@ import {
   type ReplayResult,
   type ReplaySettings,
 } from './replay-result.js';
+import { ownersOf } from './run-owners.js';
 import type { SpoolStore } from './spool-store.js';
 import { decodePoints, type SpooledRun, UnreadableRun } from './spooled-run.js';
+import { WritesInFlight } from './writes-in-flight.js';
 
 export {
   REPLAY_DEFAULTS,
@@ -29,6 +31,8 @@ export type { QueueStats, SpoolPage, SpoolStore } from './spool-store.js';
 const MAX_RUNS_PER_WRITE = 200;
 /** Time after the deadline for the last deletes, the attempt counts and the gauges. */
 const AFTER_DEADLINE_MS = 4000;
+/** Budget of a write of a run already suspected: a healthy run is stored at the first request. */
+const SUSPECT_BUDGET_MS = 2000;
 /** Attempt counts and parks in flight at once. */
 const PARALLEL_CHARGES = 8;
 /** The gauges a replay whose closing counts failed could not send. */
@@ -72,7 +76,7 @@ class SpoolReplay {
   /** The points of a run OpenTSDB stored whole in this replay: sent again, identical, as a known-good probe. */
   private knownGood: Datapoint[] | undefined;
   private probed = false;
-  private readonly writing = new Set<Promise<void>>();
+  private readonly writing = new WritesInFlight();
   private readonly deletes: DeleteQueue;
   private stopReason: string | undefined;
   /** Runs read but not sent because the replay had stopped or its time was up. */
@@ -107,7 +111,7 @@ class SpoolReplay {
     } catch (error) {
       this.fail(error);
     }
-    await Promise.all(this.writing);
+    await this.writing.all();
     this.unsent += this.retries.reduce((n, retry) => n + retry.runs.length, 0);
     if (
       this.stopReason === undefined &&
@@ -133,8 +137,10 @@ class SpoolReplay {
   /** Sends the runs of failed writes again, then new batches, as many at once as the evidence allows. */
   private async drain(reader: OldestFirst): Promise<void> {
     for (;;) {
-      while (this.writing.size >= this.evidence.inFlightLimit(this.settings.parallelWrites))
-        await Promise.race(this.writing);
+      await this.writing.untilPlace(
+        this.evidence.inFlightLimit(this.settings.parallelWrites),
+        this.settings.parallelWrites,
+      );
       if (this.halted()) return;
       for (const group of this.evidence.takeShown()) {
         // OpenTSDB stored a write started after this group failed: each run alone shows which are at fault.
@@ -148,7 +154,7 @@ class SpoolReplay {
         continue;
       }
       if (this.writing.size > 0) {
-        await Promise.race(this.writing);
+        await this.writing.any();
         continue;
       }
       // Nothing else to try: a group that failed as a whole goes again in halves, one of which may be stored.
@@ -207,10 +213,7 @@ class SpoolReplay {
   }
 
   private startWrite(runs: Run[], suspected: boolean): void {
-    const task = this.write(runs, suspected)
-      .catch((error: unknown) => this.fail(error))
-      .finally(() => this.writing.delete(task));
-    this.writing.add(task);
+    this.writing.add(this.write(runs, suspected).catch((error: unknown) => this.fail(error)));
   }
 
   /** Writes runs; finishes those OpenTSDB took and tells the evidence what the others show. */
@@ -223,7 +226,10 @@ class SpoolReplay {
     this.result.writes++;
     const token = this.evidence.start();
     // The writer's deadline is on the real clock, whatever clock the caller gave.
-    const budgetMs = Math.min(this.deadlineMs - this.now(), this.settings.writeBudgetMs);
+    const budgetMs = Math.min(
+      this.deadlineMs - this.now(),
+      suspected ? Math.min(SUSPECT_BUDGET_MS, this.settings.writeBudgetMs) : this.settings.writeBudgetMs,
+    );
     const outcome = await this.sink.write(points, Date.now() + budgetMs);
     const { failing, rejectedOf } = this.sortOutcome(runs, outcome);
     for (const run of runs) if (!failing.has(run)) await this.finish(run, rejectedOf.get(run) ?? 0);
@@ -377,20 +383,4 @@ class SpoolReplay {
 /** Seconds since `queuedAtMs`, 0 for an empty drain order. */
 export function ageSeconds(queuedAtMs: number | undefined, nowMs: number): number {
   return queuedAtMs === undefined ? 0 : Math.max(0, Math.floor((nowMs - queuedAtMs) / 1000));
-}
-
-/** Which run a point of a write belongs to: by identity, or else by its serialised form. */
-function ownersOf(runs: readonly Run[]): (point: Datapoint) => Run | undefined {
-  const byPoint = new Map<Datapoint, Run>();
-  for (const run of runs) for (const point of run.points) byPoint.set(point, run);
-  let byText: Map<string, Run> | undefined;
-  return (point) => {
-    const run = byPoint.get(point);
-    if (run !== undefined) return run;
-    if (byText === undefined) {
-      byText = new Map();
-      for (const r of runs) for (const p of r.points) byText.set(serializeDatapoint(p), r);
-    }
-    return byText.get(serializeDatapoint(point));
-  };
 }
