@@ -143,7 +143,7 @@ class SpoolReplay {
       );
       if (this.halted()) return;
       for (const group of this.evidence.takeShown()) {
-        // OpenTSDB stored a write started after this group failed: each run alone shows which are at fault.
+        // OpenTSDB stored another write since this group's started: each run alone shows which are at fault.
         this.result.splits++;
         for (const run of group) this.retries.push({ runs: [run], suspected: true });
       }

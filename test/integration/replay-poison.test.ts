@@ -15,6 +15,7 @@ import type { DatapointSink, WriteOutcome } from '../../lambda/opentsdb/writer.j
 import { DynamoSpool } from '../../lambda/spool/dynamo-spool.js';
 import { replayWriter } from '../../lambda/spool/replay-handler.js';
 import { type ReplayOptions, replaySpool } from '../../lambda/spool/replay-spool.js';
+import { resetBreaker } from '../support/breaker.js';
 import { captureLog } from '../support/capture-log.js';
 
 const T0 = 1795521852;
@@ -63,6 +64,8 @@ describe('poison in the spool', () => {
     await createSpoolTable(dynamo.client, name);
     spool = new DynamoSpool(dynamo.client, name);
     tsdb.reset();
+    // The replay's writer has a breaker of its own; any other writer of the process starts closed.
+    resetBreaker(tsdb.url);
   });
 
   /** The replay function's own writer (its breaker never opens), with short timeouts. */
