@@ -162,6 +162,10 @@ describe('push path through OpenTSDB outages: local bridge, spool and replay, st
       tsdb.points.length,
       EXPECTED_COUNTS['v4-ping.json']! + 12 * EXPECTED_COUNTS['v4-traceroute.json']!,
     );
+    // Replay writes through a breaker of its own: the push path's closes at its next probe, which succeeds.
+    await untilProbeDue(tsdb.url);
+    const next = await push(bridge.url, runOf('v4-ping.json', 800_100), TOKEN);
+    assert.deepEqual(next.body, { datapoints: EXPECTED_COUNTS['v4-ping.json'] });
     assert.equal(circuitBreakerFor(tsdb.url).state, 'closed', 'the first success closed the breaker');
   });
 
