@@ -6,6 +6,7 @@ import { type Datapoint, serializeDatapoint } from './datapoint.js';
 import { httpPost, type PostAnswer } from './http-post.js';
 import {
   isFinalReason,
+  isTimedOutReason,
   isUnknownMetricReason,
   type PutAnswer,
   readAssignErrors,
@@ -109,6 +110,8 @@ type Exchange =
 interface SortedFailures {
   rejected: RejectedPoint[];
   transient: Array<{ point: Datapoint; reason: string }>;
+  /** Named "Write timedout" in an answer to a passed `sync_timeout`. */
+  timedOut: Array<{ point: Datapoint; reason: string }>;
   unknownMetric: Datapoint[];
 }
 
@@ -262,6 +265,20 @@ export class OpenTsdbWriter implements DatapointSink {
           return;
         case 'partial': {
           const sorted = sortFailures(points, put);
+          if (sorted === undefined && put.timeouts !== undefined) {
+            // A passed sync_timeout whose details do not name every point that failed or timed out: the
+            // counts say how many were stored, not which, so none is settled as stored. All stay pending
+            // (sent again they would be identical duplicates of the stored ones), without waiting another
+            // sync_timeout here; the answer is read as the points' fates, as when they are named.
+            outcome.pending.push(...points);
+            outcome.lastError = `OpenTSDB's sync_timeout passed: ${put.success} stored, ${put.failed} failed, ${put.timeouts} timed out, not all named`;
+            failing = put.success === 0;
+            if (failing) {
+              this.reportFailure(admission, outcome.lastError, points.length);
+              outcome.unavailable = true;
+            } else this.reportSuccess(admission);
+            return;
+          }
           if (sorted === undefined) {
             failing = true;
             outcome.lastError = `OpenTSDB answered details naming fewer than the ${put.failed} points it failed`;
@@ -272,7 +289,10 @@ export class OpenTsdbWriter implements DatapointSink {
           body = undefined;
           outcome.written += put.success;
           outcome.rejected.push(...sorted.rejected);
-          const firstTransient = sorted.transient[0];
+          // Timed out (a passed sync_timeout): pending, not sent again now, which would wait as long again;
+          // the write may still land, and a later identical one is a harmless duplicate.
+          outcome.pending.push(...sorted.timedOut.map((t) => t.point));
+          const firstTransient = sorted.transient[0] ?? sorted.timedOut[0];
           if (firstTransient) outcome.lastError = `OpenTSDB: ${firstTransient.reason}`;
           // Nothing stored and points failed for reasons of OpenTSDB's own ("Storage exception", "Write
           // timedout", "Please throttle", …): the storage behind the TSD is failing, for every writer. This
@@ -282,12 +302,13 @@ export class OpenTsdbWriter implements DatapointSink {
           failing = put.success === 0 && firstTransient !== undefined;
           if (failing) {
             this.reportFailure(admission, outcome.lastError ?? 'every point failed', points.length);
+            if (sorted.timedOut.length > 0) outcome.unavailable = true;
           } else {
             this.reportSuccess(admission);
             if (firstTransient) {
               this.log.warn('opentsdb write failed', {
                 error: outcome.lastError,
-                points: sorted.transient.length,
+                points: sorted.transient.length + sorted.timedOut.length,
                 stored: put.success,
               });
             }
@@ -446,8 +467,8 @@ export class OpenTsdbWriter implements DatapointSink {
 }
 
 /**
- * The failed points of a `details` answer, sorted by their reasons; undefined when the answer does not name
- * every failed point among those sent (then nothing says which were stored).
+ * The failed (and timed-out) points of a `details` answer, sorted by their reasons; undefined when the
+ * answer does not name every one of them among those sent (then nothing says which were stored).
  */
 function sortFailures(
   points: readonly Datapoint[],
@@ -461,7 +482,7 @@ function sortFailures(
     if (same) same.push(point);
     else byKey.set(key, [point]);
   }
-  const sorted: SortedFailures = { rejected: [], transient: [], unknownMetric: [] };
+  const sorted: SortedFailures = { rejected: [], transient: [], timedOut: [], unknownMetric: [] };
   let matched = 0;
   for (const error of put.errors) {
     const point = byKey
@@ -471,9 +492,12 @@ function sortFailures(
     matched++;
     if (isUnknownMetricReason(error.reason)) sorted.unknownMetric.push(point);
     else if (isFinalReason(error.reason)) sorted.rejected.push({ point, reason: error.reason });
+    else if (put.timeouts !== undefined && isTimedOutReason(error.reason))
+      sorted.timedOut.push({ point, reason: error.reason });
     else sorted.transient.push({ point, reason: error.reason });
   }
-  return matched === put.failed ? sorted : undefined;
+  // A passed sync_timeout names each timed-out point too ("Write timedout"), outside `failed`.
+  return matched === put.failed + (put.timeouts ?? 0) ? sorted : undefined;
 }
 
 function pointKey(metric: string, timestamp: number, tags: Readonly<Record<string, string>>): string {

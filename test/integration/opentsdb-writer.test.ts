@@ -277,6 +277,87 @@ describe('OpenTsdbWriter against the strict OpenTSDB stand-in', () => {
   });
 });
 
+describe('OpenTsdbWriter reading a passed sync_timeout (400 with timeouts) and storage failures (200)', () => {
+  let tsdb: OpenTsdbStandIn;
+  before(async () => {
+    tsdb = await startOpenTsdbStandIn({ knownMetrics: ['catchpoint.rtt.by_node'] });
+  });
+  after(() => tsdb.close());
+  beforeEach(() => tsdb.reset());
+
+  const poisonedNode = (p: { tags: Record<string, string> }) => p.tags.nodeid === '1';
+
+  it('the points named "Write timedout" stay pending, the others are written; read, not "unreadable"; one request', async () => {
+    tsdb.poison(poisonedNode, 'timeout');
+    const breaker = new CircuitBreaker();
+    const out = await new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog(), breaker }).write(
+      points(3),
+      Date.now() + PATIENT_MS,
+    );
+    assert.equal(out.written, 2);
+    assert.deepEqual(
+      out.pending.map((p) => p.tags.nodeid),
+      ['1'],
+    );
+    assert.equal(out.rejected.length, 0);
+    assert.match(out.lastError ?? '', /Write timedout/);
+    assert.doesNotMatch(out.lastError ?? '', /unreadable|counting/);
+    assert.equal(puts(tsdb).length, 1, 'a timed-out point is not sent again to wait as long again');
+    assert.equal(puts(tsdb)[0]!.status, 400);
+    assert.deepEqual(
+      tsdb.points.map((p) => p.tags.nodeid),
+      ['0', '2'],
+    );
+    assert.equal(breaker.state, 'closed');
+  });
+
+  it('without details naming them, the counts settle nothing as stored: every point stays pending', async () => {
+    for (const counts of [
+      { success: 2, failed: 0, timeouts: 1 },
+      { success: 0, failed: 1, timeouts: 2 },
+    ]) {
+      const sent: string[] = [];
+      const out = await new OpenTsdbWriter(tsdb.url, {
+        timeoutMs: 1000,
+        log: captureLog(),
+        breaker: new CircuitBreaker(),
+        post: async (_url, body) => {
+          sent.push(body.toString());
+          return { status: 400, body: JSON.stringify(counts) };
+        },
+      }).write(points(3), Date.now() + PATIENT_MS);
+      assert.deepEqual(
+        [out.written, out.pending.length, out.rejected.length],
+        [0, 3, 0],
+        JSON.stringify(counts),
+      );
+      assert.match(out.lastError ?? '', /sync_timeout passed: \d stored, \d failed, \d timed out/);
+      assert.equal(sent.length, 1);
+    }
+  });
+
+  it('a storage failure under sync (a 200 with failed > 0): the failed point is pending, the others written', async () => {
+    tsdb.poison(poisonedNode, 'storage');
+    const out = await new OpenTsdbWriter(tsdb.url, {
+      timeoutMs: 1000,
+      log: captureLog(),
+      breaker: new CircuitBreaker(),
+    }).write(points(3), Date.now() + PATIENT_MS);
+    assert.equal(puts(tsdb)[0]!.status, 200);
+    assert.equal(out.written, 2);
+    assert.deepEqual(
+      out.pending.map((p) => p.tags.nodeid),
+      ['1'],
+    );
+    assert.equal(out.rejected.length, 0);
+    assert.match(out.lastError ?? '', /Storage exception/);
+    assert.deepEqual(
+      tsdb.points.map((p) => p.tags.nodeid),
+      ['0', '2'],
+    );
+  });
+});
+
 describe('OpenTsdbWriter when OpenTSDB fails: nothing rejected, everything pending, the breaker open', () => {
   let tsdb: OpenTsdbStandIn;
   before(async () => {
