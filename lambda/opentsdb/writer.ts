@@ -1,7 +1,13 @@
 import { isBridgeMetricName } from '../metrics/metric-names.js';
 import { backoffDelay, sleep } from '../shared/backoff.js';
 import type { Log } from '../shared/log.js';
-import { type Admission, type CircuitBreaker, circuitBreakerFor } from './circuit-breaker.js';
+import {
+  type Admission,
+  type CircuitBreaker,
+  circuitBreakerFor,
+  type FailureEffect,
+  type FailureEvidence,
+} from './circuit-breaker.js';
 import { type Datapoint, serializeDatapoint } from './datapoint.js';
 import { httpPost, type PostAnswer } from './http-post.js';
 import {
@@ -29,17 +35,33 @@ export interface WriteOutcome {
   /** Why the last attempt failed, when anything is pending. */
   lastError?: string;
   /**
-   * OpenTSDB itself failed (connection refused or reset, timeout, 5xx, unreadable answer, storage failing
-   * every point) or the circuit breaker is open: nothing says these points are at fault. Stop sending; keep
-   * them. False when points are pending for a reason of their own (a request OpenTSDB refused whole, a
-   * transient per-point reason while others were stored).
+   * OpenTSDB fails for everyone: the circuit breaker is open (or opened on this write's failures): nothing
+   * says these points are at fault. Stop sending; keep them. False when points are pending for a reason
+   * that may be their own: a request OpenTSDB refused whole, a transient per-point reason while others were
+   * stored, or a failure (a 5xx, a dropped connection, every point failing in storage or timing out) that
+   * only these runs' points have met so far (`suspect`).
    */
   unavailable: boolean;
+  /**
+   * Some pending points met a failure that may be their content's rather than OpenTSDB's (see
+   * `unavailable`): the breaker stayed closed, and they were not sent again. Absent when none did.
+   */
+  suspect?: boolean;
+}
+
+/** How a write's points are grouped, for the circuit breaker's evidence. */
+export interface WriteOptions {
+  /**
+   * The run (any stable key: a run key) each point belongs to. The breaker opens only on failures of at
+   * least two different runs (circuit-breaker.ts); a write that holds several runs (a replay) says which
+   * point is whose. Default: every point of the call is one run of its own.
+   */
+  runOf?: (point: Datapoint) => string;
 }
 
 /** Where datapoints go: OpenTSDB, or the console when the local server has no OpenTSDB. */
 export interface DatapointSink {
-  write(points: readonly Datapoint[], deadlineMs: number): Promise<WriteOutcome>;
+  write(points: readonly Datapoint[], deadlineMs: number, options?: WriteOptions): Promise<WriteOutcome>;
 }
 
 export interface WriterOptions {
@@ -101,8 +123,8 @@ export function openTsdbWriter(settings: OpenTsdbSettings, log: Log): OpenTsdbWr
 type Exchange =
   /** Not sent: the breaker is open and this is not the probe. */
   | { kind: 'blocked' }
-  /** No answer (refused, reset, timed out); already reported to the breaker. */
-  | { kind: 'failed'; reason: string }
+  /** No answer (refused, reset, timed out); already reported to the breaker, with what it did. */
+  | { kind: 'failed'; reason: string; effect: FailureEffect }
   /** Answered; the caller reports to the breaker what the answer shows. */
   | { kind: 'answered'; answer: PostAnswer; admission: Admission };
 
@@ -114,6 +136,16 @@ interface SortedFailures {
   timedOut: Array<{ point: Datapoint; reason: string }>;
   unknownMetric: Datapoint[];
 }
+
+/** One write call: where its outcome goes, its deadline, and whose each point is. */
+interface WriteCall {
+  deadlineMs: number;
+  outcome: WriteOutcome;
+  runOf: (point: Datapoint) => string;
+}
+
+/** Each write call without `runOf` is a run of its own. */
+let anonymousWrites = 0;
 
 /**
  * Writes datapoints through OpenTSDB's `/api/put?details&sync&sync_timeout=…`, reading every answer: points
@@ -150,12 +182,22 @@ export class OpenTsdbWriter implements DatapointSink {
     this.log = options.log;
   }
 
-  async write(points: readonly Datapoint[], deadlineMs: number): Promise<WriteOutcome> {
+  async write(
+    points: readonly Datapoint[],
+    deadlineMs: number,
+    options: WriteOptions = {},
+  ): Promise<WriteOutcome> {
     const outcome: WriteOutcome = { written: 0, rejected: [], pending: [], unavailable: false };
+    let runOf = options.runOf;
+    if (runOf === undefined) {
+      const run = `write#${++anonymousWrites}`;
+      runOf = () => run;
+    }
+    const call: WriteCall = { deadlineMs, outcome, runOf };
     const { bodies, oversized } = packRequestBodies(points);
     for (const point of oversized)
       outcome.rejected.push({ point, reason: 'datapoint larger than a request may be' });
-    for (const body of bodies) await this.writeBatch(body.points, body, deadlineMs, outcome);
+    for (const body of bodies) await this.writeBatch(body.points, body, call);
     if (outcome.rejected.length > 0) this.logRejected(outcome.rejected);
     return outcome;
   }
@@ -180,9 +222,9 @@ export class OpenTsdbWriter implements DatapointSink {
   private async writeBatch(
     firstPoints: readonly Datapoint[],
     firstBody: RequestBody | undefined,
-    deadlineMs: number,
-    outcome: WriteOutcome,
+    call: WriteCall,
   ): Promise<void> {
+    const { deadlineMs, outcome } = call;
     let points = firstPoints;
     let body = firstBody;
     let attempt = 0;
@@ -203,7 +245,7 @@ export class OpenTsdbWriter implements DatapointSink {
         const packed = packRequestBodies(points);
         for (const point of packed.oversized) outcome.rejected.push({ point, reason: 'datapoint too large' });
         if (packed.bodies.length !== 1) {
-          for (const b of packed.bodies) await this.writeBatch(b.points, b, deadlineMs, outcome);
+          for (const b of packed.bodies) await this.writeBatch(b.points, b, call);
           return;
         }
         body = packed.bodies[0]!;
@@ -211,7 +253,13 @@ export class OpenTsdbWriter implements DatapointSink {
       }
       attempt++;
       const timeoutMs = Math.min(this.options.timeoutMs, remaining);
-      const sent = await this.send(this.putUrl(timeoutMs), body.bytes, HEADERS[body.encoding], timeoutMs);
+      const sent = await this.send(
+        this.putUrl(timeoutMs),
+        body.bytes,
+        HEADERS[body.encoding],
+        timeoutMs,
+        () => wholeRequest(points, call.runOf),
+      );
       if (sent.kind === 'blocked') {
         outcome.pending.push(...points);
         outcome.unavailable = true;
@@ -221,8 +269,9 @@ export class OpenTsdbWriter implements DatapointSink {
         return;
       }
       if (sent.kind === 'failed') {
-        failing = true;
         outcome.lastError = sent.reason;
+        if (sent.effect.suspect) return this.suspect(points, outcome);
+        failing = true;
         await this.backoff(attempt, deadlineMs);
         continue;
       }
@@ -233,13 +282,18 @@ export class OpenTsdbWriter implements DatapointSink {
           this.reportSuccess(admission);
           outcome.written += points.length;
           return;
-        case 'unreadable':
-          // Nothing is known to be stored: the same bytes go again (identical points are harmless).
-          failing = true;
+        case 'unreadable': {
+          // Nothing is known to be stored: the same bytes go again (identical points are harmless), unless
+          // this may be these points' own failure (an exception that follows some content).
           outcome.lastError = `OpenTSDB answered ${put.reason}`;
-          this.reportFailure(admission, outcome.lastError, points.length);
+          const effect = this.reportFailure(admission, outcome.lastError, points.length, () =>
+            wholeRequest(points, call.runOf),
+          );
+          if (effect.suspect) return this.suspect(points, outcome);
+          failing = true;
           await this.backoff(attempt, deadlineMs);
           continue;
+        }
         case 'too-large': {
           // Only a server configured with a lower limit than the standard one gets here: halve and go on.
           this.breaker.released(admission);
@@ -251,7 +305,7 @@ export class OpenTsdbWriter implements DatapointSink {
             return;
           }
           const half = Math.ceil(points.length / 2);
-          await this.writeBatch(points.slice(half), undefined, deadlineMs, outcome);
+          await this.writeBatch(points.slice(half), undefined, call);
           points = points.slice(0, half);
           continue;
         }
@@ -270,19 +324,25 @@ export class OpenTsdbWriter implements DatapointSink {
             // counts say how many were stored, not which, so none is settled as stored. All stay pending
             // (sent again they would be identical duplicates of the stored ones), without waiting another
             // sync_timeout here; the answer is read as the points' fates, as when they are named.
-            outcome.pending.push(...points);
             outcome.lastError = `OpenTSDB's sync_timeout passed: ${put.success} stored, ${put.failed} failed, ${put.timeouts} timed out, not all named`;
-            failing = put.success === 0;
-            if (failing) {
-              this.reportFailure(admission, outcome.lastError, points.length);
-              outcome.unavailable = true;
-            } else this.reportSuccess(admission);
+            if (put.success > 0) this.reportSuccess(admission);
+            else if (
+              this.reportFailure(admission, outcome.lastError, points.length, () =>
+                wholeRequest(points, call.runOf),
+              ).suspect
+            )
+              return this.suspect(points, outcome);
+            else outcome.unavailable = true;
+            outcome.pending.push(...points);
             return;
           }
           if (sorted === undefined) {
-            failing = true;
             outcome.lastError = `OpenTSDB answered details naming fewer than the ${put.failed} points it failed`;
-            this.reportFailure(admission, outcome.lastError, points.length);
+            const effect = this.reportFailure(admission, outcome.lastError, points.length, () =>
+              wholeRequest(points, call.runOf),
+            );
+            if (effect.suspect) return this.suspect(points, outcome);
+            failing = true;
             await this.backoff(attempt, deadlineMs);
             continue;
           }
@@ -295,14 +355,28 @@ export class OpenTsdbWriter implements DatapointSink {
           const firstTransient = sorted.transient[0] ?? sorted.timedOut[0];
           if (firstTransient) outcome.lastError = `OpenTSDB: ${firstTransient.reason}`;
           // Nothing stored and points failed for reasons of OpenTSDB's own ("Storage exception", "Write
-          // timedout", "Please throttle", …): the storage behind the TSD is failing, for every writer. This
-          // counts as a failure: otherwise, with `sync`, every push of an HBase outage would wait its whole
-          // sync_timeout for the same answer, as long as the TSD itself keeps answering. One point stored
-          // shows that the storage works: the others' reasons are their own.
+          // timedout", "Please throttle", …): the storage behind the TSD may be failing for every writer.
+          // This counts as a failure (otherwise, with `sync`, every push of an HBase outage would wait its
+          // whole sync_timeout for the same answer): points of several runs failing so open the breaker,
+          // one run's leave it closed and are handed back pending (they may be that run's own). One point
+          // stored shows that the storage works: the others' reasons are their own.
           failing = put.success === 0 && firstTransient !== undefined;
           if (failing) {
-            this.reportFailure(admission, outcome.lastError ?? 'every point failed', points.length);
-            if (sorted.timedOut.length > 0) outcome.unavailable = true;
+            const failed = [...sorted.transient, ...sorted.timedOut];
+            const effect = this.reportFailure(
+              admission,
+              outcome.lastError ?? 'every point failed',
+              points.length,
+              () => ({
+                runs: new Set(failed.map((f) => call.runOf(f.point))),
+                perPoint: true,
+              }),
+            );
+            if (effect.suspect) {
+              outcome.pending.push(...sorted.transient.map((t) => t.point));
+              sorted.transient.length = 0;
+              outcome.suspect = true;
+            } else if (sorted.timedOut.length > 0) outcome.unavailable = true;
           } else {
             this.reportSuccess(admission);
             if (firstTransient) {
@@ -332,12 +406,17 @@ export class OpenTsdbWriter implements DatapointSink {
     }
   }
 
-  /** One request, if the breaker admits it; a request without an answer is reported as a failure. */
+  /**
+   * One request, if the breaker admits it; a request without an answer is reported as a failure: with
+   * `blame` (the runs it held) when the connection was dropped after it was sent (which some content can
+   * cause), without evidence when no answer came at all (which none can: see circuit-breaker.ts).
+   */
   private async send(
     url: URL,
     bytes: string | Buffer,
     headers: Record<string, string>,
     timeoutMs: number,
+    blame?: () => FailureEvidence,
   ): Promise<Exchange> {
     const admission = this.breaker.admit();
     if (!admission) return { kind: 'blocked' };
@@ -345,21 +424,39 @@ export class OpenTsdbWriter implements DatapointSink {
       return { kind: 'answered', answer: await this.post(url, bytes, headers, timeoutMs), admission };
     } catch (error) {
       const reason = describeFailure(error);
-      this.reportFailure(admission, reason);
-      return { kind: 'failed', reason };
+      const effect = this.reportFailure(admission, reason, undefined, isDropped(error) ? blame : undefined);
+      return { kind: 'failed', reason, effect };
     }
   }
 
-  private reportFailure(admission: Admission, reason: string, points?: number): void {
-    const effect = this.breaker.failed(admission, reason);
+  private reportFailure(
+    admission: Admission,
+    reason: string,
+    points?: number,
+    evidence?: () => FailureEvidence,
+  ): FailureEffect {
+    const effect = this.breaker.failed(admission, reason, evidence?.());
     this.log.warn('opentsdb write failed', {
       error: reason,
       ...(points === undefined ? {} : { points }),
       probe: admission.probe,
       circuit: this.breaker.state,
+      ...(effect.suspect ? { suspect: true } : {}),
     });
     if (effect.opened)
       this.log.warn('opentsdb circuit opened', { error: reason, probeInMs: effect.probeInMs });
+    return effect;
+  }
+
+  /**
+   * A failure these points' runs alone have met (the breaker stayed closed): they are handed back pending
+   * at once, not sent again, as the same content would likely fail the same way (a poisoned run); the
+   * caller keeps them (push spools, replay finds the poison). Requests of other runs decide whether
+   * OpenTSDB fails for everyone.
+   */
+  private suspect(points: readonly Datapoint[], outcome: WriteOutcome): void {
+    outcome.pending.push(...points);
+    outcome.suspect = true;
   }
 
   private reportSuccess(admission: Admission): void {
@@ -506,6 +603,20 @@ function pointKey(metric: string, timestamp: number, tags: Readonly<Record<strin
     .map((k) => `${k}=${tags[k]}`)
     .join(',');
   return `${metric}|${timestamp}|${sorted}`;
+}
+
+/** A request that failed as a whole: any of its runs may be the cause. */
+function wholeRequest(points: readonly Datapoint[], runOf: (point: Datapoint) => string): FailureEvidence {
+  return { runs: new Set(points.map(runOf)), perPoint: false };
+}
+
+/**
+ * The connection was reset or closed once the request was sent (a TSD dropping it on an exception some
+ * content causes), rather than refused, unreachable or unanswered.
+ */
+function isDropped(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 function describeFailure(error: unknown): string {
