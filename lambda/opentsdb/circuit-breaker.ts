@@ -23,7 +23,8 @@
  *   push in each such interval (the probe) waits out its request timeout, and every other push goes
  *   straight to the spool.
  * - probing: the first request admitted once the probe is due is the probe (an ordinary write); every other
- *   one is refused until it ends. Its success closes the breaker, its failure opens it again; an answer
+ *   one is refused until it ends. Its success closes the breaker, its failure opens it again (whatever the
+ *   evidence: OpenTSDB was already shown failing for everyone, and it is one request); an answer
  *   that proves nothing either way (a refused request, a body too large) gives the slot to the next request,
  *   and so does a probe that has reported nothing for LOST_PROBE_MS.
  *

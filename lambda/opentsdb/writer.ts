@@ -1,23 +1,13 @@
 import { isBridgeMetricName } from '../metrics/metric-names.js';
 import { backoffDelay, sleep } from '../shared/backoff.js';
 import type { Log } from '../shared/log.js';
-import {
-  type Admission,
-  type CircuitBreaker,
-  circuitBreakerFor,
-  type FailureEffect,
-  type FailureEvidence,
-} from './circuit-breaker.js';
+import { type CircuitBreaker, circuitBreakerFor } from './circuit-breaker.js';
 import { type Datapoint, serializeDatapoint } from './datapoint.js';
-import { httpPost, type PostAnswer } from './http-post.js';
-import { readAssignErrors, readPutAnswer } from './put-answer.js';
-import {
-  describeFailure,
-  isDropped,
-  type RejectedPoint,
-  sortFailures,
-  wholeRequest,
-} from './put-failures.js';
+import { GuardedPost, type Post } from './guarded-post.js';
+import { httpPost } from './http-post.js';
+import { MetricRegistrar } from './metric-registration.js';
+import { readPutAnswer } from './put-answer.js';
+import { type RejectedPoint, sortFailures, wholeRequest } from './put-failures.js';
 import { packRequestBodies, type RequestBody } from './request-body.js';
 
 export type { RejectedPoint } from './put-failures.js';
@@ -75,12 +65,7 @@ export interface WriterOptions {
   minRequestMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
-  post?: (
-    url: URL,
-    body: string | Buffer,
-    headers: Record<string, string>,
-    timeoutMs: number,
-  ) => Promise<PostAnswer>;
+  post?: Post;
 }
 
 /**
@@ -116,15 +101,6 @@ export function openTsdbWriter(settings: OpenTsdbSettings, log: Log): OpenTsdbWr
   });
 }
 
-/** One request through the circuit breaker. */
-type Exchange =
-  /** Not sent: the breaker is open and this is not the probe. */
-  | { kind: 'blocked' }
-  /** No answer (refused, reset, timed out); already reported to the breaker, with what it did. */
-  | { kind: 'failed'; reason: string; effect: FailureEffect }
-  /** Answered; the caller reports to the breaker what the answer shows. */
-  | { kind: 'answered'; answer: PostAnswer; admission: Admission };
-
 /** One write call: where its outcome goes, its deadline, and whose each point is. */
 interface WriteCall {
   deadlineMs: number;
@@ -143,13 +119,12 @@ let anonymousWrites = 0;
  */
 export class OpenTsdbWriter implements DatapointSink {
   private readonly baseUrl: string;
-  private readonly assignUrl: URL;
   private readonly sync: boolean;
   private readonly breaker: CircuitBreaker;
-  private readonly mayRegister: (metric: string) => boolean;
+  private readonly requests: GuardedPost;
+  private readonly registrar: MetricRegistrar;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly post: NonNullable<WriterOptions['post']>;
   private readonly minRequestMs: number;
   private readonly log: Log;
   private readonly putUrls = new Map<number, URL>();
@@ -159,15 +134,22 @@ export class OpenTsdbWriter implements DatapointSink {
     private readonly options: WriterOptions,
   ) {
     this.baseUrl = baseUrl;
-    this.assignUrl = new URL(`${baseUrl}/api/uid/assign`);
     this.sync = options.sync ?? true;
     this.breaker = options.breaker ?? circuitBreakerFor(baseUrl);
-    this.mayRegister = options.mayRegister ?? isBridgeMetricName;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? sleep;
-    this.post = options.post ?? httpPost;
     this.minRequestMs = options.minRequestMs ?? 100;
     this.log = options.log;
+    this.requests = new GuardedPost(this.breaker, options.post ?? httpPost, options.log);
+    this.registrar = new MetricRegistrar({
+      baseUrl,
+      requests: this.requests,
+      mayRegister: options.mayRegister ?? isBridgeMetricName,
+      timeoutMs: options.timeoutMs,
+      minRequestMs: this.minRequestMs,
+      now: this.now,
+      log: options.log,
+    });
   }
 
   async write(
@@ -241,7 +223,7 @@ export class OpenTsdbWriter implements DatapointSink {
       }
       attempt++;
       const timeoutMs = Math.min(this.options.timeoutMs, remaining);
-      const sent = await this.send(
+      const sent = await this.requests.send(
         this.putUrl(timeoutMs),
         body.bytes,
         HEADERS[body.encoding],
@@ -267,14 +249,14 @@ export class OpenTsdbWriter implements DatapointSink {
       const put = readPutAnswer(sent.answer, points.length);
       switch (put.kind) {
         case 'stored':
-          this.reportSuccess(admission);
+          this.requests.succeeded(admission);
           outcome.written += points.length;
           return;
         case 'unreadable': {
           // Nothing is known to be stored: the same bytes go again (identical points are harmless), unless
           // this may be these points' own failure (an exception that follows some content).
           outcome.lastError = `OpenTSDB answered ${put.reason}`;
-          const effect = this.reportFailure(admission, outcome.lastError, points.length, () =>
+          const effect = this.requests.failed(admission, outcome.lastError, points.length, () =>
             wholeRequest(points, call.runOf),
           );
           if (effect.suspect) return this.suspect(points, outcome);
@@ -313,9 +295,9 @@ export class OpenTsdbWriter implements DatapointSink {
             // (sent again they would be identical duplicates of the stored ones), without waiting another
             // sync_timeout here; the answer is read as the points' fates, as when they are named.
             outcome.lastError = `OpenTSDB's sync_timeout passed: ${put.success} stored, ${put.failed} failed, ${put.timeouts} timed out, not all named`;
-            if (put.success > 0) this.reportSuccess(admission);
+            if (put.success > 0) this.requests.succeeded(admission);
             else if (
-              this.reportFailure(admission, outcome.lastError, points.length, () =>
+              this.requests.failed(admission, outcome.lastError, points.length, () =>
                 wholeRequest(points, call.runOf),
               ).suspect
             )
@@ -326,7 +308,7 @@ export class OpenTsdbWriter implements DatapointSink {
           }
           if (sorted === undefined) {
             outcome.lastError = `OpenTSDB answered details naming fewer than the ${put.failed} points it failed`;
-            const effect = this.reportFailure(admission, outcome.lastError, points.length, () =>
+            const effect = this.requests.failed(admission, outcome.lastError, points.length, () =>
               wholeRequest(points, call.runOf),
             );
             if (effect.suspect) return this.suspect(points, outcome);
@@ -351,7 +333,7 @@ export class OpenTsdbWriter implements DatapointSink {
           failing = put.success === 0 && firstTransient !== undefined;
           if (failing) {
             const failed = [...sorted.transient, ...sorted.timedOut];
-            const effect = this.reportFailure(
+            const effect = this.requests.failed(
               admission,
               outcome.lastError ?? 'every point failed',
               points.length,
@@ -364,9 +346,10 @@ export class OpenTsdbWriter implements DatapointSink {
               outcome.pending.push(...sorted.transient.map((t) => t.point));
               sorted.transient.length = 0;
               outcome.suspect = true;
+              failing = false;
             } else if (sorted.timedOut.length > 0) outcome.unavailable = true;
           } else {
-            this.reportSuccess(admission);
+            this.requests.succeeded(admission);
             if (firstTransient) {
               this.log.warn('opentsdb write failed', {
                 error: outcome.lastError,
@@ -379,7 +362,7 @@ export class OpenTsdbWriter implements DatapointSink {
           let wait = retry.length > 0;
           if (sorted.unknownMetric.length > 0) {
             registered ??= new Set();
-            const registration = await this.register(sorted.unknownMetric, registered, deadlineMs);
+            const registration = await this.registrar.register(sorted.unknownMetric, registered, deadlineMs);
             outcome.rejected.push(...registration.rejected);
             retry.push(...registration.retry);
             if (registration.failure) {
@@ -395,48 +378,6 @@ export class OpenTsdbWriter implements DatapointSink {
   }
 
   /**
-   * One request, if the breaker admits it; a request without an answer is reported as a failure: with
-   * `blame` (the runs it held) when the connection was dropped after it was sent (which some content can
-   * cause), without evidence when no answer came at all (which none can: see circuit-breaker.ts).
-   */
-  private async send(
-    url: URL,
-    bytes: string | Buffer,
-    headers: Record<string, string>,
-    timeoutMs: number,
-    blame?: () => FailureEvidence,
-  ): Promise<Exchange> {
-    const admission = this.breaker.admit();
-    if (!admission) return { kind: 'blocked' };
-    try {
-      return { kind: 'answered', answer: await this.post(url, bytes, headers, timeoutMs), admission };
-    } catch (error) {
-      const reason = describeFailure(error);
-      const effect = this.reportFailure(admission, reason, undefined, isDropped(error) ? blame : undefined);
-      return { kind: 'failed', reason, effect };
-    }
-  }
-
-  private reportFailure(
-    admission: Admission,
-    reason: string,
-    points?: number,
-    evidence?: () => FailureEvidence,
-  ): FailureEffect {
-    const effect = this.breaker.failed(admission, reason, evidence?.());
-    this.log.warn('opentsdb write failed', {
-      error: reason,
-      ...(points === undefined ? {} : { points }),
-      probe: admission.probe,
-      circuit: this.breaker.state,
-      ...(effect.suspect ? { suspect: true } : {}),
-    });
-    if (effect.opened)
-      this.log.warn('opentsdb circuit opened', { error: reason, probeInMs: effect.probeInMs });
-    return effect;
-  }
-
-  /**
    * A failure these points' runs alone have met (the breaker stayed closed): they are handed back pending
    * at once, not sent again, as the same content would likely fail the same way (a poisoned run); the
    * caller keeps them (push spools, replay finds the poison). Requests of other runs decide whether
@@ -445,92 +386,6 @@ export class OpenTsdbWriter implements DatapointSink {
   private suspect(points: readonly Datapoint[], outcome: WriteOutcome): void {
     outcome.pending.push(...points);
     outcome.suspect = true;
-  }
-
-  private reportSuccess(admission: Admission): void {
-    const openForMs = this.breaker.succeeded(admission);
-    if (openForMs !== undefined) this.log.info('opentsdb circuit closed', { openForMs });
-  }
-
-  /**
-   * Registers the unknown metric names of `points` that the bridge defines. Returns the points to send again
-   * (at once when their name was registered now), those whose name can never be registered, and why a
-   * registration did not go through, if one did not.
-   */
-  private async register(
-    points: Datapoint[],
-    registered: Set<string>,
-    deadlineMs: number,
-  ): Promise<{ retry: Datapoint[]; rejected: RejectedPoint[]; failure?: string }> {
-    const refused = new Map<string, string>();
-    let failure: string | undefined;
-    const toAssign: string[] = [];
-    for (const name of new Set(points.map((p) => p.metric))) {
-      if (!this.mayRegister(name))
-        refused.set(name, 'Unknown metric, and not a metric name the bridge writes: not registered');
-      else if (registered.has(name)) failure = `OpenTSDB still reports ${name} unknown after registering it`;
-      else toAssign.push(name);
-    }
-    if (toAssign.length > 0) {
-      const result = await this.assign(toAssign, deadlineMs);
-      if (result.failure !== undefined) failure = result.failure;
-      for (const name of toAssign) {
-        const error = result.refused.get(name);
-        if (error !== undefined) refused.set(name, `Unknown metric; registration refused: ${error}`);
-        else if (result.failure === undefined) registered.add(name);
-      }
-    }
-    const retry: Datapoint[] = [];
-    const rejected: RejectedPoint[] = [];
-    for (const point of points) {
-      const reason = refused.get(point.metric);
-      if (reason !== undefined) rejected.push({ point, reason });
-      else retry.push(point);
-    }
-    return failure === undefined ? { retry, rejected } : { retry, rejected, failure };
-  }
-
-  /**
-   * `/api/uid/assign` for `names`: those refused in a readable answer (never to be accepted), or `failure`
-   * when nothing is known to be registered. A name that "already exists" counts as registered.
-   */
-  private async assign(
-    names: string[],
-    deadlineMs: number,
-  ): Promise<{ refused: Map<string, string>; failure?: string }> {
-    const refused = new Map<string, string>();
-    const remaining = deadlineMs - this.now();
-    if (remaining < this.minRequestMs) return { refused, failure: 'no time left to register metric names' };
-    const timeoutMs = Math.min(this.options.timeoutMs, remaining);
-    const sent = await this.send(
-      this.assignUrl,
-      Buffer.from(JSON.stringify({ metric: names })),
-      HEADERS.identity,
-      timeoutMs,
-    );
-    if (sent.kind === 'blocked') return { refused, failure: 'OpenTSDB failing: metric names not registered' };
-    if (sent.kind === 'failed') {
-      this.log.warn('opentsdb metric registration failed', { metrics: names, error: sent.reason });
-      return { refused, failure: `OpenTSDB metric registration failed: ${sent.reason}` };
-    }
-    const errors = readAssignErrors(sent.answer);
-    if (errors === undefined) {
-      const failure = `OpenTSDB metric registration failed: HTTP ${sent.answer.status}`;
-      this.reportFailure(sent.admission, failure);
-      this.log.warn('opentsdb metric registration failed', { metrics: names, error: failure });
-      return { refused, failure };
-    }
-    this.reportSuccess(sent.admission);
-    for (const [name, error] of errors) if (!/already exists/i.test(error)) refused.set(name, error);
-    const registered = names.filter((n) => !refused.has(n));
-    if (registered.length > 0) this.log.info('opentsdb metric names registered', { metrics: registered });
-    if (refused.size > 0) {
-      this.log.warn('opentsdb metric registration refused', {
-        metrics: [...refused.keys()],
-        error: [...refused.values()][0],
-      });
-    }
-    return { refused };
   }
 
   /** Waits before the next attempt, unless the breaker is open: then the next attempt returns at once. */
