@@ -265,9 +265,11 @@ function parseValue(text: string): ParsedValue {
 
 /**
  * What the writer is told: without `details` or `summary` 204 or a bare 400; with them the counts (and with
- * `details` every failed point and its error), 200 when nothing failed, else 400. A `sync` put whose points
- * stalled in storage is answered when its `sync_timeout` passes ("Write timedout", counted in `failed` and
- * in `timeouts`), or never without one. The `miscount` fault claims one point more stored than were sent.
+ * `details` every failed point and its error), 200 when nothing failed or only storage failed a `sync` put,
+ * else 400. A `sync` put whose points stalled in storage is answered when its `sync_timeout` passes, or never
+ * without one: a 400 `{"success":S,"failed":F,"timeouts":T}` (with `details`, "Write timedout" per timed-out
+ * point in `errors`), where `failed` does not count the timeouts, so S + F + T = points sent, as
+ * PutDataPointRpc does. The `miscount` fault claims one point more stored than were sent.
  */
 function putReply(
   request: TsdRequest,
@@ -288,9 +290,9 @@ function putReply(
   const waitMs = timeouts > 0 ? Number(syncTimeout ?? 0) : 0;
   if (timeouts > 0 && waitMs === 0) return { status: 0, never: true };
   const delayed = (reply: Reply): Reply => (waitMs > 0 ? { ...reply, afterMs: waitMs } : reply);
-  const failed = errors.length;
+  const failed = errors.length - timeouts;
   if (!details && !summary) {
-    if (failed === 0) return { status: 204 };
+    if (errors.length === 0) return { status: 204 };
     return delayed(errorReply(400, OpenTsdbMessages.someFailed, OpenTsdbMessages.someFailedDetails));
   }
   const reported = request.putFault === 'miscount' ? success + 1 : success;
@@ -301,5 +303,5 @@ function putReply(
   if (timeouts > 0) body.timeouts = timeouts;
   if (details) body.errors = errors;
   // With `sync`, storage failures are only visible in `failed`: they alone leave the status 200.
-  return delayed(jsonReply(failed > storageFailures ? 400 : 200, body));
+  return delayed(jsonReply(failed > storageFailures || timeouts > 0 ? 400 : 200, body));
 }
