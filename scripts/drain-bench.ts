@@ -57,6 +57,8 @@ them in each way it can), and compares the rate with the clean drain's. Needs De
 
 const TARGET_RUNS_PER_SECOND = 1000;
 const TARGET_RUNS_PER_REQUEST = 10;
+/** The functions' default OPENTSDB_TIMEOUT_MS: a `sync_timeout` of poison waits out nearly that long. */
+export const OPENTSDB_TIMEOUT_MS = 3000;
 /** The drain with poison, as a share of the clean drain of the same run. */
 const TARGET_POISON_RATIO = 0.8;
 const SPOOL_TABLE = 'catchpoint-spool';
@@ -219,7 +221,10 @@ async function main(): Promise<number> {
     // The drain: the replay function's handler, invoked as EventBridge would until the spool is empty.
     const handler = createReplayHandler({
       spool,
-      sink: replayWriter({ openTsdbUrl: drainUrl, openTsdbTimeoutMs: 5000, openTsdbSync: true }, quiet),
+      sink: replayWriter(
+        { openTsdbUrl: drainUrl, openTsdbTimeoutMs: OPENTSDB_TIMEOUT_MS, openTsdbSync: true },
+        quiet,
+      ),
       logger: quiet,
       metrics: recorder(),
       tuning: options.parallel === undefined ? {} : { parallelWrites: options.parallel },
@@ -341,6 +346,7 @@ async function main(): Promise<number> {
         runs,
         proxy.url,
         timeoutMs,
+        OPENTSDB_TIMEOUT_MS,
         options.parallel === undefined ? {} : { parallelWrites: options.parallel },
       );
       printPoisonDrain(poisoned, share, runs.length, rate, {

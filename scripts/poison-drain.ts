@@ -77,6 +77,7 @@ export async function drainWithPoison(
   runs: readonly { runKey: string; points: Datapoint[] }[],
   proxyUrl: string,
   timeoutMs: number,
+  writerTimeoutMs: number,
   tuning: { parallelWrites?: number },
 ): Promise<PoisonDrain> {
   const stuck = runs.filter((r) => {
@@ -89,7 +90,10 @@ export async function drainWithPoison(
   const metrics: MetricsRecorder = { addMetric: () => undefined, publishStoredMetrics: () => undefined };
   const handler = createReplayHandler({
     spool,
-    sink: replayWriter({ openTsdbUrl: proxyUrl, openTsdbTimeoutMs: 5000, openTsdbSync: true }, logger),
+    sink: replayWriter(
+      { openTsdbUrl: proxyUrl, openTsdbTimeoutMs: writerTimeoutMs, openTsdbSync: true },
+      logger,
+    ),
     logger,
     metrics,
     tuning,

@@ -1,7 +1,12 @@
 // The replay function's factory (EventBridge, every minute, inside the VPC): drains the spool into OpenTSDB
 // until shortly before the invocation's limit, and reports the spool's depth, age and parked runs.
 import type { ScheduledEvent } from 'aws-lambda';
-import { CircuitBreaker } from '../opentsdb/circuit-breaker.js';
+import {
+  type Admission,
+  CircuitBreaker,
+  type FailureEffect,
+  type FailureEvidence,
+} from '../opentsdb/circuit-breaker.js';
 import { type DatapointSink, type OpenTsdbSettings, OpenTsdbWriter } from '../opentsdb/writer.js';
 import { errorText } from '../shared/error-text.js';
 import { type InvocationTools, type LambdaHandler, wrapInvocation } from '../shared/invocation.js';
@@ -35,17 +40,26 @@ const DRAIN_MARGIN_MS = 4000;
 const OPENING_COUNT_MS = 3000;
 
 /**
- * The replay's writer. Its breaker never opens: replay is its own breaker (one write at a time until one
- * is stored, and it stops when writes keep failing with nothing stored), and it must be able to send other
- * runs right after a write that failed, which is how it tells a poisoned run from an OpenTSDB that is down
- * (a shared breaker would refuse them, and every poisoned write would look like an outage).
+ * The replay's breaker: it never opens, and it leaves every failure OpenTSDB answered (or dropped) to the
+ * replay as a suspect, so that the writer hands those points back at once rather than send the same content
+ * again until the write's budget is spent. Replay decides itself, by what its other writes show, whether a
+ * run is at fault or OpenTSDB is down (poison-evidence.ts); a shared breaker would refuse the other runs it
+ * sends to find out, and every poisoned write would look like an outage. A request that got no answer at
+ * all is still sent again within the budget.
  */
+class ReplayBreaker extends CircuitBreaker {
+  override failed(_admission: Admission, _reason: string, evidence?: FailureEvidence): FailureEffect {
+    return evidence === undefined ? { opened: false } : { opened: false, suspect: true };
+  }
+}
+
+/** The replay's writer, with a breaker of its own (ReplayBreaker). */
 export function replayWriter(settings: OpenTsdbSettings, log: Log): OpenTsdbWriter {
   return new OpenTsdbWriter(settings.openTsdbUrl, {
     timeoutMs: settings.openTsdbTimeoutMs,
     sync: settings.openTsdbSync,
     log,
-    breaker: CircuitBreaker.disabled(),
+    breaker: new ReplayBreaker(),
   });
 }
 
