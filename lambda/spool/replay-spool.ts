@@ -33,6 +33,8 @@ const MAX_RUNS_PER_WRITE = 200;
 const AFTER_DEADLINE_MS = 4000;
 /** Budget of a write of a run already suspected: a healthy run is stored at the first request. */
 const SUSPECT_BUDGET_MS = 2000;
+/** Known-good probes in one replay at most (each lets the runs failed before it be sent apart again). */
+const MAX_PROBES = 6;
 /** Attempt counts and parks in flight at once. */
 const PARALLEL_CHARGES = 8;
 /** The gauges a replay whose closing counts failed could not send. */
@@ -75,7 +77,9 @@ class SpoolReplay {
   private readonly retries: Array<{ runs: Run[]; suspected: boolean }> = [];
   /** The points of a run OpenTSDB stored whole in this replay: sent again, identical, as a known-good probe. */
   private knownGood: Datapoint[] | undefined;
-  private probed = false;
+  /** Known-good probes sent; none after one fails. */
+  private probes = 0;
+  private probeFailed = false;
   private readonly writing = new WritesInFlight();
   private readonly deletes: DeleteQueue;
   private stopReason: string | undefined;
@@ -143,9 +147,12 @@ class SpoolReplay {
       );
       if (this.halted()) return;
       for (const group of this.evidence.takeShown()) {
-        // OpenTSDB stored another write since this group's started: each run alone shows which are at fault.
+        // OpenTSDB stored another write since this group's started: parts of about √n runs, then each run
+        // of a part that fails again alone, show which are at fault in two rounds and few writes.
         this.result.splits++;
-        for (const run of group) this.retries.push({ runs: [run], suspected: true });
+        const size = group.length <= 4 ? 1 : Math.ceil(Math.sqrt(group.length));
+        for (let i = 0; i < group.length; i += size)
+          this.retries.push({ runs: group.slice(i, i + size), suspected: true });
       }
       const retry = this.retries.shift();
       const runs = retry?.runs ?? (reader.exhausted ? [] : await this.nextBatch(reader));
@@ -157,23 +164,23 @@ class SpoolReplay {
         await this.writing.any();
         continue;
       }
-      // Nothing else to try: a group that failed as a whole goes again in halves, one of which may be stored.
-      if (this.halted()) return;
-      const group = this.evidence.takeUnexplained();
-      if (group !== undefined) {
-        const half = Math.ceil(group.length / 2);
-        this.result.splits++;
-        this.retries.push(
-          { runs: group.slice(0, half), suspected: false },
-          { runs: group.slice(half), suspected: false },
-        );
+      if (this.halted() || this.evidence.unexplained === 0) return;
+      // Nothing else to try, and runs failed after the last write OpenTSDB stored. A run it stored, sent
+      // again (the same bytes: harmless), says whether it still stores anything; if it does, those runs
+      // are sent apart once more. Without one, a group that failed as a whole goes again in halves.
+      if (this.knownGood !== undefined && !this.probeFailed && this.probes < MAX_PROBES) {
+        this.probes++;
+        await this.probe(this.knownGood);
         continue;
       }
-      // Runs failed after the last write OpenTSDB stored: a run it stored, sent again, says whether it
-      // still stores anything (the same bytes again are harmless).
-      if (this.evidence.unexplained === 0 || this.knownGood === undefined || this.probed) return;
-      this.probed = true;
-      await this.probe(this.knownGood);
+      const group = this.evidence.takeUnexplained();
+      if (group === undefined) return;
+      const half = Math.ceil(group.length / 2);
+      this.result.splits++;
+      this.retries.push(
+        { runs: group.slice(0, half), suspected: false },
+        { runs: group.slice(half), suspected: false },
+      );
     }
   }
 
@@ -182,8 +189,12 @@ class SpoolReplay {
     const token = this.evidence.start();
     const budgetMs = Math.min(this.deadlineMs - this.now(), this.settings.writeBudgetMs);
     const outcome = await this.sink.write(points, Date.now() + budgetMs);
-    if (outcome.pending.length < points.length) this.evidence.stored();
-    else this.evidence.failedWhole(token, [], outcome.lastError ?? 'OpenTSDB did not take the datapoints');
+    if (outcome.pending.length < points.length) {
+      this.evidence.stored();
+      return;
+    }
+    this.probeFailed = true;
+    this.evidence.failedWhole(token, [], outcome.lastError ?? 'OpenTSDB did not take the datapoints');
   }
 
   /** The next runs in the drain order, up to a write's worth; empty at the end of the spool. */
