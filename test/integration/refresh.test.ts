@@ -590,10 +590,12 @@ describe('refresh handler, a genuine shrink of the node list (1,000 nodes, then 
   const DAY = 24 * HOUR;
   const KEPT = [1000, 1200, 1399];
   const DROPPED = [1400, 1999];
+  // A push names its node as Catchpoint does.
+  const NAMES = new Map(makeV1Items(1000).map((item) => [Number(item.id), item.name ?? undefined]));
   const push = (nodeId: number): TestResult => ({
     testId: 1,
     nodeId,
-    nodeName: makeV1Items(1, nodeId)[0]!.name,
+    nodeName: NAMES.get(nodeId),
     failed: false,
     timing: new Map(),
     ping: new Map(),

@@ -459,10 +459,12 @@ describe('refreshNodes: a genuine shrink (1,000 nodes, then 400) strips none of 
   const DAY_MS = 24 * HOUR_MS;
   // v1 items: each with its region and ISP, which the payload cannot give.
   const v1 = (count: number): RawNodeList => ({ version: 'v1', items: makeV1Items(count) });
+  // A push names its node as Catchpoint does.
+  const NAMES = new Map(makeV1Items(1000).map((item) => [Number(item.id), item.name ?? undefined]));
   const push = (nodeId: number): TestResult => ({
     testId: 1,
     nodeId,
-    nodeName: makeV1Items(1, nodeId)[0]!.name,
+    nodeName: NAMES.get(nodeId),
     failed: false,
     timing: new Map(),
     ping: new Map(),
