@@ -546,7 +546,10 @@ describe('operations', () => {
 
   it('has a runbook entry in docs/operations.md for each alarm, by name, and none for an alarm it lacks', () => {
     const page = readFileSync(new URL('docs/operations.md', PROJECT_ROOT), 'utf8');
-    const section = page.slice(page.indexOf('\n## Alarms\n'), page.indexOf('\n## ', page.indexOf('\n## Alarms\n') + 1));
+    const section = page.slice(
+      page.indexOf('\n## Alarms\n'),
+      page.indexOf('\n## ', page.indexOf('\n## Alarms\n') + 1),
+    );
     const entries = [...section.matchAll(/^### `([A-Za-z0-9]+)`$/gm)].map((m) => m[1]!);
     const names = alarms.map((a) => {
       assert.match(String(a.AlarmName), /^CatchpointBridge-[A-Za-z0-9]+$/);
@@ -558,7 +561,8 @@ describe('operations', () => {
       const start = section.indexOf(`### \`${name}\``);
       const next = section.indexOf('\n### ', start + 1);
       const entry = section.slice(start, next === -1 ? undefined : next);
-      for (const part of ['**Fired:**', '**Look at:**', '**Do:**']) assert.ok(entry.includes(part), `${name}: ${part}`);
+      for (const part of ['**Fired:**', '**Look at:**', '**Do:**'])
+        assert.ok(entry.includes(part), `${name}: ${part}`);
     }
   });
 
@@ -767,8 +771,10 @@ describe('with every optional context value set', () => {
     // 10 + the 100 Lambda keeps unreserved: a new account's quota of 10 fails the deploy.
     annotations.hasWarning(
       '/CatchpointBridge',
-      Match.stringLikeRegexp("pushReservedConcurrency \\(10\\): the deploy fails unless the account's Lambda " +
-        'concurrency quota is at least 110'),
+      Match.stringLikeRegexp(
+        "pushReservedConcurrency \\(10\\): the deploy fails unless the account's Lambda " +
+          'concurrency quota is at least 110',
+      ),
     );
     annotations.hasWarning(
       '/CatchpointBridge',
@@ -782,7 +788,8 @@ describe('with every optional context value set', () => {
     const text = join['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'REF')).join('');
     const body = JSON.parse(text) as { widgets: { properties: Json }[] };
     const concurrency = body.widgets.find((w) => w.properties.title === 'Push concurrency');
-    assert.deepEqual((concurrency?.properties.annotations as Json).horizontal, [
+    assert.ok(concurrency, 'Push concurrency');
+    assert.deepEqual((concurrency.properties.annotations as Json).horizontal, [
       { value: 10, label: 'reserved concurrency: throttled above', yAxis: 'left' },
     ]);
   });

@@ -108,7 +108,11 @@ describe('docs/capacity.md', () => {
       // With a reservation, the deploy needs the quota the synth warns about.
       assert.equal(row.quota, quotaNeededFor(row.reserved), `${what}: quota`);
       // "The standard 1,000 covers the first three rows" (without a reservation).
-      assert.equal(row.slow <= ACCOUNT_DEFAULTS.lambdaConcurrency, row.average <= 167, `${what}: standard quota`);
+      assert.equal(
+        row.slow <= ACCOUNT_DEFAULTS.lambdaConcurrency,
+        row.average <= 167,
+        `${what}: standard quota`,
+      );
     }
   });
 
