@@ -47,8 +47,12 @@ export interface BridgeContext {
   pushRateLimit: number;
   /** The push stage's burst: requests admitted at once above the steady rate (a token bucket's size). */
   pushBurstLimit: number;
-  /** Reserved concurrency of the push function: its share of the account's concurrency, and its cap. */
-  pushReservedConcurrency: number;
+  /**
+   * Reserved concurrency of the push function (its share of the account's concurrency, and its cap); undefined,
+   * the default, reserves none: a reservation fails the deploy on an account whose quota cannot hold it
+   * plus the 100 Lambda keeps unreserved (docs/capacity.md).
+   */
+  pushReservedConcurrency: number | undefined;
   /** false sets OPENTSDB_SYNC=false on push and replay, for an OpenTSDB that cannot confirm storage. */
   openTsdbSync: boolean;
   /**
@@ -57,8 +61,8 @@ export interface BridgeContext {
    */
   pushSystemLogLevel: SystemLogLevel;
   /**
-   * The push function's memory, MB. A push mostly waits for OpenTSDB (a `sync` put waits for its flush) and
-   * the wait is billed by memory × time: docs/cost.md has the measurements behind the default.
+   * The push function's memory, MB. A push mostly waits for OpenTSDB (a `sync` put waits for the TSD's HBase
+   * client to flush its buffer) and the wait is billed by memory × time: docs/cost.md has the measurements.
    */
   pushMemorySize: number;
 }
@@ -85,7 +89,6 @@ export const CONTEXT_DEFAULTS = {
   // minute boundaries) with no 429; the reasoning and a table for other sizes: docs/capacity.md.
   pushRateLimit: 500,
   pushBurstLimit: 2000,
-  pushReservedConcurrency: 500,
   openTsdbSync: true,
   pushSystemLogLevel: 'WARN',
   pushMemorySize: 256,
@@ -229,10 +232,8 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
         'the burst is what carries the pushes arriving together at the minute boundaries',
     );
   }
-  const pushReservedConcurrency = reader.positiveInt(
-    'pushReservedConcurrency',
-    CONTEXT_DEFAULTS.pushReservedConcurrency,
-  );
+  // Opt-in: none by default (docs/capacity.md, "Reserving concurrency").
+  const pushReservedConcurrency = reader.positiveInt('pushReservedConcurrency', undefined);
   const openTsdbSync = reader.boolean('openTsdbSync', CONTEXT_DEFAULTS.openTsdbSync);
   const levelRaw =
     reader.optional('pushSystemLogLevel')?.toUpperCase() ?? CONTEXT_DEFAULTS.pushSystemLogLevel;

@@ -125,6 +125,7 @@ export class BridgeStack extends Stack {
       stage: this.pushApi.stage,
       accessLogs: this.pushApi.accessLogs,
       pushReservedConcurrency: ctx.pushReservedConcurrency,
+      spoolTableName: this.spoolTable.tableName,
       push: this.pushApi.push,
       refresh: this.nodeRefresh.refresh,
       replay: this.spoolReplay.replay,
