@@ -62,7 +62,8 @@ function metricColumns(response: JsonObject): Column[] {
       continue;
     columns.push({ index, name, rule: rawMetricRule(name) });
   }
-  return columns;
+  // In index order, whatever order the answer lists them in: a run's points come out in one order.
+  return columns.sort((a, b) => a.index - b.index);
 }
 
 function readRun(
