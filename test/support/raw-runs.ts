@@ -121,7 +121,11 @@ export function pushBody(spec: RunSpec): string {
   return JSON.stringify({
     Version: 4,
     V: 5,
-    TestDetail: { Name: `Test ${spec.testId}`, TypeId: spec.packetLoss === undefined ? 0 : 6, MonitorTypeId: 18 },
+    TestDetail: {
+      Name: `Test ${spec.testId}`,
+      TypeId: spec.packetLoss === undefined ? 0 : 6,
+      MonitorTypeId: 18,
+    },
     TestId: spec.testId,
     NodeId: spec.nodeId,
     NodeName: spec.nodeName,

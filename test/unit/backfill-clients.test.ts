@@ -164,7 +164,7 @@ describe('stored runs (OpenTSDB /api/query)', () => {
     ]);
     assert.deepEqual(
       await storedRuns(options, 101, T, T + 3600),
-      new Set(['101:77:' + T, `101:77:${T + 60}`, `101:79:${T + 60}`]),
+      new Set([`101:77:${T}`, `101:77:${T + 60}`, `101:79:${T + 60}`]),
     );
     assert.deepEqual(await storedRuns(options, 103, T, T + 3600), new Set(), 'tag value never written');
 
