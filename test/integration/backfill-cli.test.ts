@@ -325,6 +325,49 @@ describe('npm run backfill', () => {
     assert.equal(raw.length, 24, 'each window asked for once');
   });
 
+  it('a crash (SIGKILL) loses at most the window in flight: resumed, every run is stored, none with another value', async () => {
+    const day: RunSpec[] = Array.from({ length: 12 }, (_, hour) => ({
+      testId: 102,
+      ...KNOWN_NODES[hour % 3]!,
+      at: `2026-11-22T${String(hour).padStart(2, '0')}:15:00Z`,
+      total: 200 + hour,
+      dns: hour,
+    }));
+    catchpoint.data.rawRuns = day.map(rawRun);
+    const checkpoint = join(dir, 'crashed.json');
+    const args = [
+      '--tests',
+      '102',
+      '--from',
+      '2026-11-22',
+      '--to',
+      '2026-11-22T12:00:00Z',
+      '--window',
+      '1h',
+      '--rate',
+      '4/s',
+      '--checkpoint',
+      checkpoint,
+    ];
+    const first = await backfill(args, {}, (child) => {
+      const poll = setInterval(() => {
+        if (existsSync(checkpoint)) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+        }
+      }, 20);
+      child.on('close', () => clearInterval(poll));
+    });
+    assert.equal(first.signal, 'SIGKILL');
+    const resumed = await backfill([...args, '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(tsdb.pointsOf('catchpoint.status.by_node').length, 12);
+    assert.equal(tsdb.pointsOf('catchpoint.timing.dns').length, 12);
+    assert.deepEqual(tsdb.violations, [], 'no point written again with other bytes');
+    const raw = catchpoint.requests.filter((r) => r.path === '/api/v2/tests/explorer/raw');
+    assert.ok(raw.length <= 13, `${raw.length} raw requests: at most the window in flight asked twice`);
+  });
+
   it('--dry-run prints put lines and writes nothing', async () => {
     catchpoint.data.rawRuns = RUNS.map(rawRun);
     const checkpoint = join(dir, 'dry.json');
