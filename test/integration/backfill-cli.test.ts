@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createNodesTable, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
 import { FIXTURE_NODES_FILE } from '../../dev/fixtures.js';
+import { readNodesFile } from '../../dev/nodes-file.js';
 import { type OpenTsdbStandIn, startOpenTsdbStandIn } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
+import { NodeTable } from '../../lambda/nodes/node-table.js';
 import { resetBreaker } from '../support/breaker.js';
 import { startBridgeWithStandIn } from '../support/bridge-with-stand-in.js';
 import {
@@ -366,6 +369,37 @@ describe('npm run backfill', () => {
     assert.deepEqual(tsdb.violations, [], 'no point written again with other bytes');
     const raw = catchpoint.requests.filter((r) => r.path === '/api/v2/tests/explorer/raw');
     assert.ok(raw.length <= 13, `${raw.length} raw requests: at most the window in flight asked twice`);
+  });
+
+  it('--nodes-table tags from the DynamoDB nodes table, as the stack does', async () => {
+    const dynamo = await startEmbeddedDynamo();
+    try {
+      await createNodesTable(dynamo.client, 'nodes');
+      const records = await readNodesFile(FIXTURE_NODES_FILE);
+      await new NodeTable(dynamo.client, 'nodes').putMany(
+        records.map((r) => (r.nodeId === 77 ? { ...r, isp: 'KDDI Table Corp' } : r)),
+      );
+      catchpoint.data.rawRuns = RUNS.map(rawRun);
+      const result = await backfill(
+        [
+          '--tests',
+          '102',
+          ...WINDOW,
+          '--nodes-table',
+          'nodes',
+          '--endpoint',
+          dynamo.endpoint,
+          '--checkpoint',
+          join(dir, 'table.json'),
+        ],
+        { AWS_REGION: 'local', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /tags from the nodes table nodes: 3 nodes/);
+      assert.equal(tsdb.pointsOf('catchpoint.rtt.by_isp', { nodeid: '77' })[0]?.tags.isp, 'KDDI_Table_Corp');
+    } finally {
+      await dynamo.close();
+    }
   });
 
   it('--dry-run prints put lines and writes nothing', async () => {
