@@ -96,6 +96,8 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
     limiter,
     maxRetryAfterMs: MAX_RESET_WAIT_MS,
     timeoutMs: 60_000,
+    // A bigger answer is asked again as narrower windows.
+    maxBodyBytes: 64 * 1024 * 1024,
     onRetry: (retry) =>
       progress.note(`Catchpoint answered ${retry.reason}; asking again in ${formatDuration(retry.delayMs)}`),
   });

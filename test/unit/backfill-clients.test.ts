@@ -88,6 +88,18 @@ describe('raw data client', () => {
     );
   });
 
+  it('takes an answer past the size cap for one that has more', async () => {
+    const limiter = new RequestLimiter(DEFAULT_RATE_LIMITS);
+    const small = createRawClient(
+      { version: 'v2', apiKey: STAND_IN_API_KEY },
+      { baseUrl: catchpoint.url, limiter, maxBodyBytes: 200 },
+    );
+    assert.deepEqual(await small.raw({ testIds: [101], startMs: FROM, endMs: FROM + H }), {
+      data: {},
+      hasMore: true,
+    });
+  });
+
   it('takes the answer’s usageLimits when lower than its own', async () => {
     catchpoint.data.usageLimits = { limits: { minute: 5, hour: 50, day: 9000 } };
     const { raw, limiter } = client();
