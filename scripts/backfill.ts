@@ -109,7 +109,7 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
       `${windows.length} window(s) of ${formatDuration(args.windowMs)} with up to ${args.testsPerRequest} tests each` +
       `${checkpoint && checkpoint.finished > 0 ? ` (${windows.length - pendingWindows.length} already done)` : ''}.\n` +
       `  ${estimate.requests} request(s) to Catchpoint (1 enumeration + 1 per window; a window holding more than one answer takes more), ` +
-      `at least ${formatDuration(estimate.durationMs)} under the limits ${formatRateLimits(args.rate)}.`,
+      `${estimate.durationMs < 1000 ? 'no wait' : `at least ${formatDuration(estimate.durationMs)}`} under the limits ${formatRateLimits(args.rate)}.`,
   );
 
   const dimensionTypeIds = await dimensionTypes(client, (message) => say(message));
