@@ -30,8 +30,8 @@ const BACKFILL_TIMEOUT = Duration.minutes(10);
 export const BACKFILL_WINDOW_MARGIN_MINUTES = 15;
 /** Below this period, the requests of a day would eat most of Catchpoint's default 2,000 a day. */
 export const BACKFILL_MIN_PERIOD_MINUTES = 15;
-/** The longest window one run asks for: a day. A longer outage is `npm run backfill`'s job. */
-export const BACKFILL_MAX_WINDOW_MINUTES = 1440;
+/** The longest window one run asks for: a day and the margin. A longer outage is `npm run backfill`'s job. */
+export const BACKFILL_MAX_WINDOW_MINUTES = 1440 + BACKFILL_WINDOW_MARGIN_MINUTES;
 
 const FIVE_MINUTES = Duration.minutes(5);
 
@@ -103,7 +103,7 @@ export function parseBackfillSchedule(
   }
   if (window > BACKFILL_MAX_WINDOW_MINUTES) {
     problems.push(
-      `backfillWindowMinutes must be at most ${BACKFILL_MAX_WINDOW_MINUTES} (a day); for longer gaps run ` +
+      `backfillWindowMinutes must be at most ${BACKFILL_MAX_WINDOW_MINUTES} (a day and a margin); for longer gaps run ` +
         '`npm run backfill` (docs/backfill.md)',
     );
     return undefined;
