@@ -7,9 +7,7 @@
 // retry spooling some of them again is harmless: replay writes a run's points with the same bytes each time.
 import type { ScheduledEvent } from 'aws-lambda';
 import type { GapRepairConfig } from '../config.js';
-import { toDatapoints } from '../metrics/datapoints.js';
-import { nodeDimensions } from '../metrics/node-dimensions.js';
-import type { NodeRecord } from '../nodes/node-record.js';
+import { isExpired, type NodeRecord } from '../nodes/node-record.js';
 import type { Datapoint } from '../opentsdb/datapoint.js';
 import { runKey, type Spool } from '../push/push-service.js';
 import { errorText } from '../shared/error-text.js';
@@ -17,6 +15,7 @@ import { type InvocationTools, type LambdaHandler, reported, wrapInvocation } fr
 import { MetricName, type MetricsRecorder, MetricUnit } from '../shared/observability.js';
 import type { TestResult } from '../webhook/test-result.js';
 import { type RepairWindow, repairWindow, scheduledTime } from './repair-window.js';
+import { runDatapoints } from './window-runs.js';
 
 export const GAP_REPAIR_DONE = 'gap repair done';
 export const GAP_REPAIR_FAILED = 'gap repair failed';
@@ -31,6 +30,8 @@ export interface FailedRuns {
   unreadable: number;
   /** Requests made to Catchpoint for this answer. */
   requests: number;
+  /** Request windows that still had more at the narrowest width: what they held is all that was read. */
+  truncated: string[];
 }
 
 /** Catchpoint's REST API as the gap repair uses it. */
@@ -66,6 +67,8 @@ export interface GapRepairResult {
   unknownNodes: number;
   unmappedMetricNames: Record<string, number>;
   catchpointRequests: number;
+  /** Request windows read only in part (see FailedRuns.truncated). */
+  truncatedWindows: number;
 }
 
 export type GapRepairHandler = LambdaHandler<ScheduledEvent | undefined, GapRepairResult>;
@@ -124,16 +127,22 @@ export function createGapRepairHandler(deps: GapRepairDeps): GapRepairHandler {
       requests += tests.requests;
       const answer =
         tests.testIds.length === 0
-          ? { runs: [], unmapped: new Map<string, number>(), unreadable: 0, requests: 0 }
+          ? { runs: [], unmapped: new Map<string, number>(), unreadable: 0, requests: 0, truncated: [] }
           : await step('could not read the failed deliveries', () =>
               catchpoint.failedRuns(tests.testIds, window, run.signal),
             );
       requests += answer.requests;
+      if (answer.truncated.length > 0) {
+        logger.warn('Catchpoint had more runs than one answer holds, even for one test and a minute', {
+          windows: answer.truncated.slice(0, 20),
+        });
+      }
       const nodes = await step('could not read the nodes table', () => deps.nodes.scanAll(run.signal));
 
       const { spooled, skipped, datapoints, unknownNodes } = await spoolRuns(
         answer.runs,
-        new Map(nodes.map((n) => [n.nodeId, n])),
+        // As the push path's node cache: an expired record is no record (the run is tagged from its own name).
+        new Map(nodes.filter((n) => !isExpired(n, now())).map((n) => [n.nodeId, n])),
         deps,
         now(),
         endAtMs,
@@ -148,6 +157,7 @@ export function createGapRepairHandler(deps: GapRepairDeps): GapRepairHandler {
         unknownNodes,
         unmappedMetricNames: Object.fromEntries(answer.unmapped),
         catchpointRequests: requests,
+        truncatedWindows: answer.truncated.length,
       };
       metrics.addMetric(MetricName.RunsBackfilled, MetricUnit.Count, result.runsSpooled);
       metrics.addMetric(MetricName.RunsBackfillSkipped, MetricUnit.Count, result.runsSkipped);
@@ -200,11 +210,11 @@ async function spoolRuns(
   const tally: SpoolTally = { spooled: 0, skipped: 0, datapoints: 0, unknownNodes: 0 };
   const seen = new Set<string>();
   const work: { key: string; points: Datapoint[] }[] = [];
-  const nowSeconds = Math.floor(nowMs / 1000);
   for (const result of runs) {
     const node = nodes.get(result.nodeId);
-    const points = toDatapoints(result, nodeDimensions(result, node), deps.config.metrics, nowSeconds);
-    const key = runKey(result, points[0]?.timestamp ?? nowSeconds);
+    // The core's reading of a raw answer keeps only runs with a timestamp.
+    const points = runDatapoints(result, node, deps.config.metrics);
+    const key = runKey(result, points[0]?.timestamp ?? result.timestamp ?? 0);
     if (seen.has(key) || points.length === 0) {
       tally.skipped++;
       continue;
