@@ -188,6 +188,11 @@ export class BridgeStack extends Stack {
         this.backfillSchedule.backfill.logGroup.logGroupName,
         'Logs of the scheduled gap repair',
       );
+      output(
+        'BackfillFunctionName',
+        this.backfillSchedule.backfill.function.functionName,
+        'Invoke it to repair the last window now',
+      );
     }
     output('AlarmTopicArn', this.alarmTopic.topicArn, 'Subscribe here to receive the alarms');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of the bridge');

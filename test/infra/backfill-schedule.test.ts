@@ -172,8 +172,9 @@ describe('scheduled gap repair: -c backfillSchedule=rate(1 hour)', () => {
     }
   });
 
-  it('names its log group in the outputs', () => {
+  it('names its log group and function in the outputs', () => {
     const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+    assert.deepEqual(outputs.BackfillFunctionName?.Value, { Ref: fn.id });
     assert.deepEqual(outputs.BackfillLogGroupName?.Value, {
       Ref: resourceByPrefix(t, 'AWS::Logs::LogGroup', 'BackfillScheduleFunctionLogGroup').id,
     });
