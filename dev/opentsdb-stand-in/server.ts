@@ -22,6 +22,7 @@ import type {
 } from './opentsdb-stand-in.js';
 import { PointStore } from './point-store.js';
 import { answerPut, type TsdState } from './put-rules.js';
+import { answerQuery } from './query-rpc.js';
 import {
   errorReply,
   htmlBadRequest,
@@ -306,6 +307,9 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
         return;
       case '/api/uid/assign':
         this.send(res, record, answerAssign(request, this.tsd.uids));
+        return;
+      case '/api/query':
+        this.send(res, record, answerQuery(request, this.tsd));
         return;
       default:
         this.violation(record, `unknown endpoint ${url.pathname}`);
