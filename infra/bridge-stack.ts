@@ -193,6 +193,11 @@ export class BridgeStack extends Stack {
         this.backfillSchedule.backfill.function.functionName,
         'Invoke it to repair the last window now',
       );
+      output(
+        'BackfillDeadLetterQueueUrl',
+        this.backfillSchedule.deadLetterQueue.queueUrl,
+        'Gap repairs that failed for good',
+      );
     }
     output('AlarmTopicArn', this.alarmTopic.topicArn, 'Subscribe here to receive the alarms');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of the bridge');

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {
   BACKFILL_MAX_WINDOW_MINUTES,
@@ -172,9 +175,33 @@ describe('scheduled gap repair: -c backfillSchedule=rate(1 hour)', () => {
     }
   });
 
+  it('bundles a minified ESM handler that imports with its deployed environment', async () => {
+    const code = fnProps.Code as { S3Key: string };
+    const dir = join(on.assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
+    const file = join(dir, 'index.mjs');
+    assert.ok(existsSync(file), `${file} exists`);
+    assert.ok(!readFileSync(file, 'utf8').includes('Dynamic require of'), 'no CommonJS require() shim');
+    const env: Record<string, string> = { ...deployedEnvironment(fn.resource), AWS_REGION: 'eu-west-1' };
+    delete env.NODE_OPTIONS;
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      const module = (await import(pathToFileURL(file).href)) as { handler?: unknown };
+      assert.equal(typeof module.handler, 'function');
+    } finally {
+      for (const key of Object.keys(env)) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+    }
+  });
+
   it('names its log group and function in the outputs', () => {
     const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
     assert.deepEqual(outputs.BackfillFunctionName?.Value, { Ref: fn.id });
+    assert.deepEqual(outputs.BackfillDeadLetterQueueUrl?.Value, {
+      Ref: resourceByPrefix(t, 'AWS::SQS::Queue', 'BackfillScheduleDeadLetterQueue').id,
+    });
     assert.deepEqual(outputs.BackfillLogGroupName?.Value, {
       Ref: resourceByPrefix(t, 'AWS::Logs::LogGroup', 'BackfillScheduleFunctionLogGroup').id,
     });

@@ -22,8 +22,8 @@ import {
 import { readGapRepairConfig } from '../../lambda/config.js';
 import { toDatapoints } from '../../lambda/metrics/datapoints.js';
 import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
-import { normaliseNodeList, recordStamp } from '../../lambda/nodes/normalise-node.js';
 import { NodeTable } from '../../lambda/nodes/node-table.js';
+import { normaliseNodeList, recordStamp } from '../../lambda/nodes/normalise-node.js';
 import { datapointSerializer } from '../../lambda/opentsdb/datapoint.js';
 import { OpenTsdbWriter } from '../../lambda/opentsdb/writer.js';
 import type { MetricsRecorder } from '../../lambda/shared/observability.js';
@@ -149,7 +149,11 @@ before(async () => {
   await new NodeTable(dynamo.client, NODES).putMany(records);
   ssm = await startSsmStandIn({ [PARAMETER]: { value: JSON.stringify({ apiKey: STAND_IN_API_KEY }) } });
   tsdb = await startOpenTsdbStandIn();
-  catchpoint = await startCatchpointStandIn({ rawMetrics: RAW_METRICS, rawRuns: RUNS, tests: [90001, 90004] });
+  catchpoint = await startCatchpointStandIn({
+    rawMetrics: RAW_METRICS,
+    rawRuns: RUNS,
+    tests: [90001, 90004],
+  });
 });
 after(async () => {
   await catchpoint.close();
@@ -197,9 +201,10 @@ function gapRepair(env: Record<string, string> = {}): GapRepairHandler {
 }
 
 const scheduled = (atMs: number) =>
-  ({ time: new Date(atMs).toISOString(), 'detail-type': 'Scheduled Event' }) as unknown as Parameters<
-    GapRepairHandler
-  >[0];
+  ({
+    time: new Date(atMs).toISOString(),
+    'detail-type': 'Scheduled Event',
+  }) as unknown as Parameters<GapRepairHandler>[0];
 
 /** Every spooled run: run key → its points, serialised as OpenTSDB receives them. */
 async function spooled(): Promise<Map<string, string[]>> {
@@ -210,7 +215,10 @@ async function spooled(): Promise<Map<string, string[]>> {
       const page = await spool.readPage(shard, after, 100);
       for (const run of page.runs) {
         assert.ok(!out.has(run.runKey), `${run.runKey} spooled once`);
-        out.set(run.runKey, decodePoints(run.body).points.map((p) => serialize(p)));
+        out.set(
+          run.runKey,
+          decodePoints(run.body).points.map((p) => serialize(p)),
+        );
       }
       after = page.next;
       more = page.next !== undefined;
@@ -230,18 +238,27 @@ describe('scheduled gap repair', () => {
     assert.deepEqual(result.unmappedMetricNames, { 'Speed Index': 1 });
 
     const runs = await spooled();
-    assert.deepEqual([...runs.keys()].sort(), ['90001:4242:1795521900', '90001:77:1795520700', '90004:80:1795522801']);
+    assert.deepEqual([...runs.keys()].sort(), [
+      '90001:4242:1795521900',
+      '90001:77:1795520700',
+      '90004:80:1795522801',
+    ]);
 
     // The ping run gives exactly what the webhook's push of it gives: same names, tags, timestamp, bytes.
     const push = parsePush(fixture('push/v4-ping.json'), SCHEDULED_AT);
     const node80 = (await new NodeTable(dynamo.client, NODES).get(80))!;
     const serialize = datapointSerializer();
-    const pushed = toDatapoints(push, nodeDimensions(push, node80), readGapRepairConfig({
-      NODES_TABLE: NODES,
-      SPOOL_TABLE: spool.tableName,
-      CATCHPOINT_CREDENTIALS_PARAMETER: PARAMETER,
-    }).metrics, Math.floor(SCHEDULED_AT / 1000)).map((p) => serialize(p));
-    assert.deepEqual(runs.get('90004:80:1795522801')!.sort(), pushed.sort());
+    const pushed = toDatapoints(
+      push,
+      nodeDimensions(push, node80),
+      readGapRepairConfig({
+        NODES_TABLE: NODES,
+        SPOOL_TABLE: spool.tableName,
+        CATCHPOINT_CREDENTIALS_PARAMETER: PARAMETER,
+      }).metrics,
+      Math.floor(SCHEDULED_AT / 1000),
+    ).map((p) => serialize(p));
+    assert.deepEqual([...runs.get('90004:80:1795522801')!].sort(), pushed.sort());
 
     // The unknown node is tagged from its name; the failed run says so.
     const lima = runs.get('90001:4242:1795521900')!.join('\n');
@@ -261,17 +278,19 @@ describe('scheduled gap repair', () => {
     assert.equal(metrics.values.get('UnmappedMetricNames'), 1);
 
     // Replay (inside the VPC) delivers them to OpenTSDB.
+    const replayMetrics = recorder();
     const replay = createReplayHandler({
       spool,
       sink: new OpenTsdbWriter(tsdb.url, { timeoutMs: 2000, log: logger }),
       logger,
-      metrics: recorder(),
+      metrics: replayMetrics,
+      now: () => SCHEDULED_AT,
     });
     const replayed = await replay(undefined, lambdaContext('replay', 50_000));
     assert.equal(replayed.replayed, 3);
     const total = [...runs.values()].reduce((n, points) => n + points.length, 0);
     assert.equal(tsdb.points.length, total);
-    assert.deepEqual(tsdb.rejected, []);
+    assert.equal(replayMetrics.values.get('DatapointsRejected') ?? 0, 0);
     assert.deepEqual(tsdb.violations, []);
 
     // The next period asks for the next window: nothing new. A retry of this one (same scheduled time)
@@ -309,7 +328,8 @@ describe('scheduled gap repair', () => {
       catchpoint.addFault({ path: '/api/v2/tests/explorer/raw', ...fault });
       await assert.rejects(
         gapRepair()(scheduled(SCHEDULED_AT), lambdaContext('backfill', 600_000)),
-        (error: Error) => /could not read the failed deliveries/.test(error.message) && message.test(error.message),
+        (error: Error) =>
+          /could not read the failed deliveries/.test(error.message) && message.test(error.message),
       );
       assert.equal(metrics.values.get('BackfillFailures'), 1);
       assert.equal((await spooled()).size, 0);
@@ -321,11 +341,17 @@ describe('scheduled gap repair', () => {
 
   it('fails on credentials Catchpoint refuses, never logging the key, and reads them again next time', async () => {
     const parameter = ssm.parameters.get(PARAMETER)!;
-    ssm.parameters.set(PARAMETER, { ...parameter, value: JSON.stringify({ apiKey: 'wrong-key-0123456789' }) });
+    ssm.parameters.set(PARAMETER, {
+      ...parameter,
+      value: JSON.stringify({ apiKey: 'wrong-key-0123456789' }),
+    });
     const handler = gapRepair();
     const reads = () => ssm.requests.filter((r) => r.body.Name === PARAMETER).length;
     const before = reads();
-    await assert.rejects(handler(scheduled(SCHEDULED_AT), lambdaContext('backfill', 600_000)), /refused the API key/);
+    await assert.rejects(
+      handler(scheduled(SCHEDULED_AT), lambdaContext('backfill', 600_000)),
+      /refused the API key/,
+    );
     assert.equal(metrics.values.get('BackfillFailures'), 1);
     assert.equal((await spooled()).size, 0);
     assert.doesNotMatch(logger.lines.join('\n'), /wrong-key|test-api-key/);
