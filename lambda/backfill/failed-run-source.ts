@@ -52,6 +52,7 @@ export function catchpointFailedRuns(
         runs: [] as FailedRuns['runs'],
         unmapped: new Map<string, number>(),
         unreadable: 0,
+        statusUnknown: 0,
         requests: 0,
       };
       const truncated: string[] = [];
@@ -65,6 +66,7 @@ export function catchpointFailedRuns(
         out.runs.push(...read.runs);
         addCounts(out.unmapped, read.unmapped);
         out.unreadable += read.unreadable;
+        out.statusUnknown += read.statusUnknown;
         out.requests += read.requests;
         truncated.push(...read.truncated);
       }

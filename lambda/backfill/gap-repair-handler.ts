@@ -28,6 +28,8 @@ export interface FailedRuns {
   unmapped: ReadonlyMap<string, number>;
   /** Answer items that were no usable run (no test, node or time). */
   unreadable: number;
+  /** Runs whose answer said nothing of success or failure: spooled as succeeded (nothing says otherwise). */
+  statusUnknown: number;
   /** Requests made to Catchpoint for this answer. */
   requests: number;
   /** Request windows that still had more at the narrowest width: what they held is all that was read. */
@@ -69,6 +71,8 @@ export interface GapRepairResult {
   catchpointRequests: number;
   /** Request windows read only in part (see FailedRuns.truncated). */
   truncatedWindows: number;
+  /** Runs spooled as succeeded because their answer had no availability or failure metric. */
+  statusUnknown: number;
 }
 
 export type GapRepairHandler = LambdaHandler<ScheduledEvent | undefined, GapRepairResult>;
@@ -127,7 +131,14 @@ export function createGapRepairHandler(deps: GapRepairDeps): GapRepairHandler {
       requests += tests.requests;
       const answer =
         tests.testIds.length === 0
-          ? { runs: [], unmapped: new Map<string, number>(), unreadable: 0, requests: 0, truncated: [] }
+          ? {
+              runs: [],
+              unmapped: new Map<string, number>(),
+              unreadable: 0,
+              statusUnknown: 0,
+              requests: 0,
+              truncated: [],
+            }
           : await step('could not read the failed deliveries', () =>
               catchpoint.failedRuns(tests.testIds, window, run.signal),
             );
@@ -158,6 +169,7 @@ export function createGapRepairHandler(deps: GapRepairDeps): GapRepairHandler {
         unmappedMetricNames: Object.fromEntries(answer.unmapped),
         catchpointRequests: requests,
         truncatedWindows: answer.truncated.length,
+        statusUnknown: answer.statusUnknown,
       };
       metrics.addMetric(MetricName.RunsBackfilled, MetricUnit.Count, result.runsSpooled);
       metrics.addMetric(MetricName.RunsBackfillSkipped, MetricUnit.Count, result.runsSkipped);
