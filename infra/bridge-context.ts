@@ -2,6 +2,7 @@
 // the synth with one message that lists every problem, names the key and says how to set it.
 import type { IConstruct } from 'constructs';
 import { METRIC_SET_NAMES, type MetricNaming, type MetricSet } from '../lambda/config.js';
+import { type BackfillScheduleSetting, parseBackfillSchedule } from './backfill-schedule.js';
 
 export class BridgeContextError extends Error {
   override name = 'BridgeContextError';
@@ -65,6 +66,8 @@ export interface BridgeContext {
    * client to flush its buffer) and the wait is billed by memory × time: docs/cost.md has the measurements.
    */
   pushMemorySize: number;
+  /** The opt-in gap repair (`backfillSchedule`, `backfillWindowMinutes`); undefined: off (the default). */
+  backfill: BackfillScheduleSetting | undefined;
 }
 
 const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'] as const;
@@ -246,6 +249,12 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
     problems.push(`pushMemorySize must be 128–10240 (MB, Lambda's range), got ${pushMemorySize}`);
   }
 
+  const backfill = parseBackfillSchedule(
+    reader.optional('backfillSchedule'),
+    reader.positiveInt('backfillWindowMinutes', undefined),
+    problems,
+  );
+
   if (problems.length > 0) throw new BridgeContextError(problems);
   return {
     vpcId,
@@ -272,6 +281,7 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
     openTsdbSync,
     pushSystemLogLevel,
     pushMemorySize,
+    backfill,
   };
 }
 

@@ -6,6 +6,7 @@
  * - v1: `POST /ui/api/token` (form, client credentials) → `{access_token, expires_in}`;
  *   `GET /ui/api/v1/nodes` with the token sent raw or base64-encoded (whichever `bearerEncoding` says) →
  *   `{"items":[…]}`; errors in `Message`, including "Expired token" once `expireTokens()` was called.
+ * - `GET /api/v2/tests?pageNumber=N&pageSize=M` (paged, `hasMore`): `data.tests[]` with `id`, `name`, `status`.
  * - raw data (spec §9, the published description's AnalyticsResponseRaw): `GET /api/v2/tests/explorer/raw`
  *   with `testIds`, `startTimeUtc`/`endTimeUtc` (both inclusive), `availabilityFilter`, `dimensionIds`; one
  *   response item whose `metrics` list `rawMetrics` by `index` (listed in another order than their indexes,
@@ -45,6 +46,8 @@ export interface StandInData {
   usageLimits: unknown;
   /** `/api/v2/tests/explorer/enumeration`'s metric section (ids of `rawMetrics`). */
   enumerationMetrics: { id: number; name: string }[];
+  /** `GET /api/v2/tests?pageNumber=N&pageSize=M`: the account's test ids (paged, `hasMore`). */
+  tests: number[];
 }
 
 /** One run as the raw endpoint serves it. */
@@ -189,6 +192,7 @@ export async function startCatchpointStandIn(data: Partial<StandInData> = {}): P
     rawMaxItems: 1000,
     usageLimits: { limits: { minute: 20, hour: 500, day: 2000 } },
     enumerationMetrics: [],
+    tests: [],
     ...data,
   };
   const requests: RecordedRequest[] = [];
@@ -323,6 +327,15 @@ export async function startCatchpointStandIn(data: Partial<StandInData> = {}): P
         return v2(200, { nodes, hasMore: start + pageSize < state.v2Nodes.length });
       }
       if (path === '/api/v2/nodes') return v2(200, { nodes: state.enterprise });
+      if (path === '/api/v2/tests') {
+        const pageNumber = Number(query.get('pageNumber') ?? '1');
+        const pageSize = Math.min(100, Number(query.get('pageSize') ?? '100'));
+        const start = (pageNumber - 1) * pageSize;
+        const tests = state.tests
+          .slice(start, start + pageSize)
+          .map((id) => ({ id, name: `Test ${id}`, status: { id: 0, name: 'Active' } }));
+        return v2(200, { tests, hasMore: start + pageSize < state.tests.length });
+      }
       if (path === '/api/v2/tests/explorer/raw') return rawAnswer(query);
       if (path === '/api/v2/tests/explorer/enumeration') {
         return v2(200, {
