@@ -8,7 +8,7 @@ import {
   type JsonValue,
   MappingError,
 } from './json-reader.js';
-import type { EchoedDatapoint } from './opentsdb-stand-in.js';
+import type { EchoedDatapoint } from './stand-in-types.js';
 
 /** A datapoint as the put handler receives it, before any write rule is checked. */
 export interface IncomingPoint {

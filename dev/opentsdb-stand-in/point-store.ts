@@ -1,7 +1,7 @@
 // What the TSD stored: points by series and timestamp, with the rules a re-write of a stored point meets.
 import { seriesKey } from '../series-key.js';
 import { OPENTSDB_MAX_SECONDS } from './limits.js';
-import type { StoredPoint } from './opentsdb-stand-in.js';
+import type { StoredPoint } from './stand-in-types.js';
 
 const MAX_SECONDS = BigInt(OPENTSDB_MAX_SECONDS);
 

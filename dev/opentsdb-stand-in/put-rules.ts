@@ -18,9 +18,9 @@ import { JsonObject, JsonSyntaxError, MappingError, parseJson } from './json-rea
 import { OPENTSDB_MAX_MILLIS } from './limits.js';
 import { OpenTsdbMessages } from './messages.js';
 import { validateName } from './name-rules.js';
-import type { EchoedDatapoint, RejectedPoint } from './opentsdb-stand-in.js';
 import type { PointStore } from './point-store.js';
-import { errorReply, jsonReply, methodNotAllowed, type Reply, type TsdRequest } from './rpc.js';
+import { errorReply, jsonReply, longTrace, methodNotAllowed, type Reply, type TsdRequest } from './rpc.js';
+import type { EchoedDatapoint, PoisonCandidate, PoisonKind, RejectedPoint } from './stand-in-types.js';
 import type { UidRegistry } from './uid-registry.js';
 
 const MAX_MILLIS = BigInt(OPENTSDB_MAX_MILLIS);
@@ -37,6 +37,13 @@ export interface TsdState {
   readonly rejected: RejectedPoint[];
   /** Every point answered as stored (queued) that the storage then failed: only the TSD log knows. */
   readonly lost: RejectedPoint[];
+  /** The poison rules (`poison()`), in the order they were added. */
+  readonly poison: PoisonRule[];
+}
+
+export interface PoisonRule {
+  match: (point: PoisonCandidate) => boolean;
+  kind: PoisonKind;
 }
 
 /** What became of one point of a put. */
@@ -46,7 +53,7 @@ type PointOutcome =
   | { kind: 'invalid'; error: string; unknownMetric: boolean }
   /** Valid, refused before it was queued (throttled, or an exception nobody has seen): always reported. */
   | { kind: 'refused'; error: string }
-  /** Valid and queued, then failed in storage. */
+  /** Valid and queued, then failed in storage (with OpenTSDB's text, or an exception's). */
   | { kind: 'storage-failed'; error: string }
   /** Valid and queued; the storage never answers. */
   | { kind: 'stalled' };
@@ -124,8 +131,18 @@ export function answerPut(request: TsdRequest, tsd: TsdState): Reply {
     return errorReply(400, OpenTsdbMessages.noDatapoints);
   }
 
-  const outcomes = incoming.map((point) => {
-    const outcome = putPoint(point, request, tsd);
+  const poisons = incoming.map((point) => poisonOf(point, tsd.poison));
+  // An exception that follows the content fails the request as a whole, before anything is stored.
+  if (poisons.includes('drop')) return { status: 0, drop: true };
+  if (poisons.includes('500'))
+    return errorReply(500, OpenTsdbMessages.internal, 'poisoned datapoint (stand-in)', longTrace());
+
+  const outcomes = incoming.map((point, i) => {
+    const poison = poisons[i];
+    const outcome =
+      poison === undefined || poison === '500' || poison === 'drop'
+        ? putPoint(point, request, tsd)
+        : poisonedOutcome(point, poison);
     const told = toldOf(outcome, flags.sync);
     if (told.kind !== 'stored') {
       const record = { datapoint: point.echo, error: told.error, request: request.index };
@@ -134,6 +151,41 @@ export function answerPut(request: TsdRequest, tsd: TsdState): Reply {
     return { datapoint: point.echo, outcome };
   });
   return putReply(request, outcomes);
+}
+
+/** The kind of the first poison rule that matches `point`; undefined when none does. */
+function poisonOf(point: IncomingPoint, rules: readonly PoisonRule[]): PoisonKind | undefined {
+  if (rules.length === 0) return undefined;
+  const tags: Record<string, string> = {};
+  for (const [key, value] of point.tags ?? []) {
+    if (value !== null)
+      Object.defineProperty(tags, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  const candidate: PoisonCandidate = {
+    metric: point.metric ?? '',
+    timestamp: point.timestamp === null ? 0 : Number(point.timestamp),
+    tags,
+  };
+  return rules.find((rule) => rule.match(candidate))?.kind;
+}
+
+/** What a poisoned point meets (never a violation: the writer did nothing wrong). */
+function poisonedOutcome(point: IncomingPoint, kind: Exclude<PoisonKind, '500' | 'drop'>): PointOutcome {
+  switch (kind) {
+    case 'refuse': {
+      // What a TSD with a lower `tsd.storage.max_tags` says of a point with this many tags.
+      const tags = point.tags ?? [];
+      const shown = `{${tags.map(([k, v]) => `${k}=${v}`).join(', ')}}`;
+      const error = OpenTsdbMessages.tooManyTags(tags.length, Math.max(0, tags.length - 1), shown);
+      return { kind: 'invalid', error, unknownMetric: false };
+    }
+    case 'storage':
+      return { kind: 'storage-failed', error: OpenTsdbMessages.storage };
+    case 'unknown-reason':
+      return { kind: 'storage-failed', error: OpenTsdbMessages.unseenException };
+    case 'timeout':
+      return { kind: 'stalled' };
+  }
 }
 
 /** One point through the rules, then into storage (or into the injected storage fault). */
@@ -213,9 +265,11 @@ function parseValue(text: string): ParsedValue {
 
 /**
  * What the writer is told: without `details` or `summary` 204 or a bare 400; with them the counts (and with
- * `details` every failed point and its error), 200 when nothing failed, else 400. A `sync` put whose points
- * stalled in storage is answered when its `sync_timeout` passes ("Write timedout", counted in `failed` and
- * in `timeouts`), or never without one. The `miscount` fault claims one point more stored than were sent.
+ * `details` every failed point and its error), 200 when nothing failed or only storage failed a `sync` put,
+ * else 400. A `sync` put whose points stalled in storage is answered when its `sync_timeout` passes, or never
+ * without one: a 400 `{"success":S,"failed":F,"timeouts":T}` (with `details`, "Write timedout" per timed-out
+ * point in `errors`), where `failed` does not count the timeouts, so S + F + T = points sent, as
+ * PutDataPointRpc does. The `miscount` fault claims one point more stored than were sent.
  */
 function putReply(
   request: TsdRequest,
@@ -223,12 +277,12 @@ function putReply(
 ): Reply {
   const { details, summary, sync, syncTimeout } = request.flags;
   let success = 0;
-  let validationFailures = 0;
   let timeouts = 0;
+  let storageFailures = 0;
   const errors: Array<{ datapoint: EchoedDatapoint; error: string }> = [];
   for (const { datapoint, outcome } of outcomes) {
-    if (outcome.kind === 'invalid') validationFailures += 1;
     if (outcome.kind === 'stalled' && sync) timeouts += 1;
+    if (outcome.kind === 'storage-failed' && sync) storageFailures += 1;
     const told = toldOf(outcome, sync);
     if (told.kind === 'error') errors.push({ datapoint, error: told.error });
     else success += 1;
@@ -236,9 +290,9 @@ function putReply(
   const waitMs = timeouts > 0 ? Number(syncTimeout ?? 0) : 0;
   if (timeouts > 0 && waitMs === 0) return { status: 0, never: true };
   const delayed = (reply: Reply): Reply => (waitMs > 0 ? { ...reply, afterMs: waitMs } : reply);
-  const failed = errors.length;
+  const failed = errors.length - timeouts;
   if (!details && !summary) {
-    if (failed === 0) return { status: 204 };
+    if (errors.length === 0) return { status: 204 };
     return delayed(errorReply(400, OpenTsdbMessages.someFailed, OpenTsdbMessages.someFailedDetails));
   }
   const reported = request.putFault === 'miscount' ? success + 1 : success;
@@ -248,7 +302,6 @@ function putReply(
   };
   if (timeouts > 0) body.timeouts = timeouts;
   if (details) body.errors = errors;
-  // With `sync`, storage failures are only visible in `failed`: the status stays 200.
-  const storageHiddenBySync = request.putFault === 'storage' && sync && validationFailures === 0;
-  return delayed(jsonReply(failed > 0 && !storageHiddenBySync ? 400 : 200, body));
+  // With `sync`, storage failures are only visible in `failed`: they alone leave the status 200.
+  return delayed(jsonReply(failed > storageFailures || timeouts > 0 ? 400 : 200, body));
 }

@@ -1,7 +1,7 @@
 // What an RPC handler of the TSD (/api/put, /api/uid/assign) is given once the HTTP layer took a request in,
 // and the answers it gives back.
 import { OpenTsdbMessages } from './messages.js';
-import type { OpenTsdbFault, RequestRecord } from './opentsdb-stand-in.js';
+import type { OpenTsdbFault, RequestRecord } from './stand-in-types.js';
 
 /** Faults a TSD meets in its storage (HBase), after a request was read and parsed. */
 export type StorageFault = Extract<OpenTsdbFault, 'throttle' | 'storage' | 'stall'>;
@@ -42,7 +42,8 @@ export interface TsdRequest {
 /**
  * An answer; without a body it is sent empty. `close` ends the keep-alive connection after it. `afterMs`
  * sends it that much later (a `sync` put waiting for its `sync_timeout`); `never` leaves the request
- * unanswered (a `sync` put without one, while the storage stalls).
+ * unanswered (a `sync` put without one, while the storage stalls); `drop` destroys the connection instead of
+ * answering.
  */
 export interface Reply {
   status: number;
@@ -51,6 +52,7 @@ export interface Reply {
   close?: boolean;
   afterMs?: number;
   never?: boolean;
+  drop?: boolean;
 }
 
 export function jsonReply(status: number, body: unknown): Reply {

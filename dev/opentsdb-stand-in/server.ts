@@ -11,15 +11,6 @@ import { gunzipSync, inflateSync } from 'node:zlib';
 import { closeNow, listenOnLoopback } from '../loopback.js';
 import { OPENTSDB_MAX_BODY_BYTES, OPENTSDB_MAX_TAGS } from './limits.js';
 import { OpenTsdbMessages } from './messages.js';
-import type {
-  OpenTsdbFault,
-  OpenTsdbStandIn,
-  OpenTsdbStandInOptions,
-  RecordedHeaders,
-  RejectedPoint,
-  RequestRecord,
-  StoredPoint,
-} from './opentsdb-stand-in.js';
 import { PointStore } from './point-store.js';
 import { answerPut, type TsdState } from './put-rules.js';
 import { answerQuery } from './query-rpc.js';
@@ -32,6 +23,17 @@ import {
   type Reply,
   type TsdRequest,
 } from './rpc.js';
+import type {
+  OpenTsdbFault,
+  OpenTsdbStandIn,
+  OpenTsdbStandInOptions,
+  PoisonCandidate,
+  PoisonKind,
+  RecordedHeaders,
+  RejectedPoint,
+  RequestRecord,
+  StoredPoint,
+} from './stand-in-types.js';
 import { answerAssign } from './uid-assign.js';
 import { UidRegistry } from './uid-registry.js';
 
@@ -69,6 +71,7 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
       store: new PointStore(),
       rejected: [],
       lost: [],
+      poison: [],
     };
     this.fault = options.fault ?? 'none';
     this.faultScope = options.faultScope ?? 'put';
@@ -137,6 +140,10 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
     for (let i = 0; i < n; i++) this.queuedFaults.push(fault);
   }
 
+  poison(match: (point: PoisonCandidate) => boolean, kind: PoisonKind): void {
+    this.tsd.poison.push({ match, kind });
+  }
+
   series(): Map<string, StoredPoint[]> {
     return this.tsd.store.series();
   }
@@ -152,6 +159,7 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
     this.requests.length = 0;
     this.violations.length = 0;
     this.queuedFaults.length = 0;
+    this.tsd.poison.length = 0;
     this.fault = 'none';
   }
 
@@ -345,6 +353,11 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
   private send(res: ServerResponse, record: RequestRecord, reply: Reply): void {
     if (reply.never) {
       record.outcome = 'hung';
+      return;
+    }
+    if (reply.drop) {
+      record.outcome = 'destroyed';
+      res.socket?.destroy();
       return;
     }
     if (reply.afterMs !== undefined) {

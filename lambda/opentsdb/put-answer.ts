@@ -16,8 +16,12 @@ export interface PointError {
 export type PutAnswer =
   /** 204, or a summary with `failed` 0 whose `success` is every point sent. */
   | { kind: 'stored' }
-  /** A summary whose `success` + `failed` is every point sent, some failed: read point by point. */
-  | { kind: 'partial'; success: number; failed: number; errors: PointError[] }
+  /**
+   * A summary whose `success` + `failed` (+ `timeouts`) is every point sent, some failed or timed out: read
+   * point by point. `timeouts` is set by a `sync` put answered when its `sync_timeout` passed (a 400): those
+   * points were not stored in time (they may still land); `failed` does not count them.
+   */
+  | { kind: 'partial'; success: number; failed: number; timeouts?: number; errors: PointError[] }
   /** The body was refused as "chunked": too big for this server's settings. */
   | { kind: 'too-large' }
   /** A 400 for the whole request without per-point details (e.g. an unparsable body). */
@@ -51,6 +55,11 @@ export function isFinalReason(reason: string): boolean {
   return FINAL_REASONS.some((pattern) => pattern.test(reason));
 }
 
+/** A point not stored when its `sync_timeout` passed (PutDataPointRpc's "Write timedout"). */
+export function isTimedOutReason(reason: string): boolean {
+  return /^write timedout/i.test(reason);
+}
+
 export function isUnknownMetricReason(reason: string): boolean {
   return UNKNOWN_METRIC.test(reason);
 }
@@ -72,15 +81,23 @@ export function readPutAnswer(answer: PostAnswer, sent: number): PutAnswer {
   }
   if (isObject(parsed) && ('success' in parsed || 'failed' in parsed)) {
     const { success, failed } = parsed;
-    if (!isCount(success) || !isCount(failed) || success + failed !== sent) {
+    // Only a passed sync_timeout adds `timeouts`; absent, there were none.
+    const timeouts = parsed.timeouts ?? 0;
+    if (!isCount(success) || !isCount(failed) || !isCount(timeouts) || success + failed + timeouts !== sent) {
+      const counted =
+        'timeouts' in parsed
+          ? `, failed ${String(failed)} and timeouts ${String(timeouts)}`
+          : ` and failed ${String(failed)}`;
       return {
         kind: 'unreadable',
-        reason: `HTTP ${status} counting success ${String(success)} and failed ${String(failed)} of ${sent} points sent`,
+        reason: `HTTP ${status} counting success ${String(success)}${counted} of ${sent} points sent`,
       };
     }
-    if (failed === 0) return { kind: 'stored' };
+    if (failed === 0 && timeouts === 0) return { kind: 'stored' };
     const errors = Array.isArray(parsed.errors) ? parsed.errors.map(readPointError) : [];
-    return { kind: 'partial', success, failed, errors };
+    return timeouts > 0
+      ? { kind: 'partial', success, failed, timeouts, errors }
+      : { kind: 'partial', success, failed, errors };
   }
   if (status === 400 && isObject(parsed) && isObject(parsed.error))
     return { kind: 'refused', reason: `HTTP 400${errorMessage(body)}` };

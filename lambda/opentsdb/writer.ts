@@ -1,22 +1,16 @@
 import { isBridgeMetricName } from '../metrics/metric-names.js';
 import { backoffDelay, sleep } from '../shared/backoff.js';
 import type { Log } from '../shared/log.js';
-import { type Admission, type CircuitBreaker, circuitBreakerFor } from './circuit-breaker.js';
+import { type CircuitBreaker, circuitBreakerFor } from './circuit-breaker.js';
 import { type Datapoint, serializeDatapoint } from './datapoint.js';
-import { httpPost, type PostAnswer } from './http-post.js';
-import {
-  isFinalReason,
-  isUnknownMetricReason,
-  type PutAnswer,
-  readAssignErrors,
-  readPutAnswer,
-} from './put-answer.js';
+import { GuardedPost, type Post } from './guarded-post.js';
+import { httpPost } from './http-post.js';
+import { MetricRegistrar } from './metric-registration.js';
+import { readPutAnswer } from './put-answer.js';
+import { type RejectedPoint, sortFailures, wholeRequest } from './put-failures.js';
 import { packRequestBodies, type RequestBody } from './request-body.js';
 
-export interface RejectedPoint {
-  point: Datapoint;
-  reason: string;
-}
+export type { RejectedPoint } from './put-failures.js';
 
 export interface WriteOutcome {
   /** Points known stored. */
@@ -28,17 +22,33 @@ export interface WriteOutcome {
   /** Why the last attempt failed, when anything is pending. */
   lastError?: string;
   /**
-   * OpenTSDB itself failed (connection refused or reset, timeout, 5xx, unreadable answer, storage failing
-   * every point) or the circuit breaker is open: nothing says these points are at fault. Stop sending; keep
-   * them. False when points are pending for a reason of their own (a request OpenTSDB refused whole, a
-   * transient per-point reason while others were stored).
+   * OpenTSDB fails for everyone: the circuit breaker is open (or opened on this write's failures): nothing
+   * says these points are at fault. Stop sending; keep them. False when points are pending for a reason
+   * that may be their own: a request OpenTSDB refused whole, a transient per-point reason while others were
+   * stored, or a failure (a 5xx, a dropped connection, every point failing in storage or timing out) that
+   * only these runs' points have met so far (`suspect`).
    */
   unavailable: boolean;
+  /**
+   * Some pending points met a failure that may be their content's rather than OpenTSDB's (see
+   * `unavailable`): the breaker stayed closed, and they were not sent again. Absent when none did.
+   */
+  suspect?: boolean;
+}
+
+/** How a write's points are grouped, for the circuit breaker's evidence. */
+export interface WriteOptions {
+  /**
+   * The run (any stable key: a run key) each point belongs to. The breaker opens only on failures of at
+   * least two different runs (circuit-breaker.ts); a write that holds several runs (a replay) says which
+   * point is whose. Default: every point of the call is one run of its own.
+   */
+  runOf?: (point: Datapoint) => string;
 }
 
 /** Where datapoints go: OpenTSDB, or the console when the local server has no OpenTSDB. */
 export interface DatapointSink {
-  write(points: readonly Datapoint[], deadlineMs: number): Promise<WriteOutcome>;
+  write(points: readonly Datapoint[], deadlineMs: number, options?: WriteOptions): Promise<WriteOutcome>;
 }
 
 export interface WriterOptions {
@@ -55,12 +65,7 @@ export interface WriterOptions {
   minRequestMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
-  post?: (
-    url: URL,
-    body: string | Buffer,
-    headers: Record<string, string>,
-    timeoutMs: number,
-  ) => Promise<PostAnswer>;
+  post?: Post;
 }
 
 /**
@@ -96,21 +101,15 @@ export function openTsdbWriter(settings: OpenTsdbSettings, log: Log): OpenTsdbWr
   });
 }
 
-/** One request through the circuit breaker. */
-type Exchange =
-  /** Not sent: the breaker is open and this is not the probe. */
-  | { kind: 'blocked' }
-  /** No answer (refused, reset, timed out); already reported to the breaker. */
-  | { kind: 'failed'; reason: string }
-  /** Answered; the caller reports to the breaker what the answer shows. */
-  | { kind: 'answered'; answer: PostAnswer; admission: Admission };
-
-/** What a `details` answer says of each failed point. */
-interface SortedFailures {
-  rejected: RejectedPoint[];
-  transient: Array<{ point: Datapoint; reason: string }>;
-  unknownMetric: Datapoint[];
+/** One write call: where its outcome goes, its deadline, and whose each point is. */
+interface WriteCall {
+  deadlineMs: number;
+  outcome: WriteOutcome;
+  runOf: (point: Datapoint) => string;
 }
+
+/** Each write call without `runOf` is a run of its own. */
+let anonymousWrites = 0;
 
 /**
  * Writes datapoints through OpenTSDB's `/api/put?details&sync&sync_timeout=…`, reading every answer: points
@@ -120,13 +119,12 @@ interface SortedFailures {
  */
 export class OpenTsdbWriter implements DatapointSink {
   private readonly baseUrl: string;
-  private readonly assignUrl: URL;
   private readonly sync: boolean;
   private readonly breaker: CircuitBreaker;
-  private readonly mayRegister: (metric: string) => boolean;
+  private readonly requests: GuardedPost;
+  private readonly registrar: MetricRegistrar;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly post: NonNullable<WriterOptions['post']>;
   private readonly minRequestMs: number;
   private readonly log: Log;
   private readonly putUrls = new Map<number, URL>();
@@ -136,23 +134,40 @@ export class OpenTsdbWriter implements DatapointSink {
     private readonly options: WriterOptions,
   ) {
     this.baseUrl = baseUrl;
-    this.assignUrl = new URL(`${baseUrl}/api/uid/assign`);
     this.sync = options.sync ?? true;
     this.breaker = options.breaker ?? circuitBreakerFor(baseUrl);
-    this.mayRegister = options.mayRegister ?? isBridgeMetricName;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? sleep;
-    this.post = options.post ?? httpPost;
     this.minRequestMs = options.minRequestMs ?? 100;
     this.log = options.log;
+    this.requests = new GuardedPost(this.breaker, options.post ?? httpPost, options.log);
+    this.registrar = new MetricRegistrar({
+      baseUrl,
+      requests: this.requests,
+      mayRegister: options.mayRegister ?? isBridgeMetricName,
+      timeoutMs: options.timeoutMs,
+      minRequestMs: this.minRequestMs,
+      now: this.now,
+      log: options.log,
+    });
   }
 
-  async write(points: readonly Datapoint[], deadlineMs: number): Promise<WriteOutcome> {
+  async write(
+    points: readonly Datapoint[],
+    deadlineMs: number,
+    options: WriteOptions = {},
+  ): Promise<WriteOutcome> {
     const outcome: WriteOutcome = { written: 0, rejected: [], pending: [], unavailable: false };
+    let runOf = options.runOf;
+    if (runOf === undefined) {
+      const run = `write#${++anonymousWrites}`;
+      runOf = () => run;
+    }
+    const call: WriteCall = { deadlineMs, outcome, runOf };
     const { bodies, oversized } = packRequestBodies(points);
     for (const point of oversized)
       outcome.rejected.push({ point, reason: 'datapoint larger than a request may be' });
-    for (const body of bodies) await this.writeBatch(body.points, body, deadlineMs, outcome);
+    for (const body of bodies) await this.writeBatch(body.points, body, call);
     if (outcome.rejected.length > 0) this.logRejected(outcome.rejected);
     return outcome;
   }
@@ -177,9 +192,9 @@ export class OpenTsdbWriter implements DatapointSink {
   private async writeBatch(
     firstPoints: readonly Datapoint[],
     firstBody: RequestBody | undefined,
-    deadlineMs: number,
-    outcome: WriteOutcome,
+    call: WriteCall,
   ): Promise<void> {
+    const { deadlineMs, outcome } = call;
     let points = firstPoints;
     let body = firstBody;
     let attempt = 0;
@@ -200,7 +215,7 @@ export class OpenTsdbWriter implements DatapointSink {
         const packed = packRequestBodies(points);
         for (const point of packed.oversized) outcome.rejected.push({ point, reason: 'datapoint too large' });
         if (packed.bodies.length !== 1) {
-          for (const b of packed.bodies) await this.writeBatch(b.points, b, deadlineMs, outcome);
+          for (const b of packed.bodies) await this.writeBatch(b.points, b, call);
           return;
         }
         body = packed.bodies[0]!;
@@ -208,7 +223,13 @@ export class OpenTsdbWriter implements DatapointSink {
       }
       attempt++;
       const timeoutMs = Math.min(this.options.timeoutMs, remaining);
-      const sent = await this.send(this.putUrl(timeoutMs), body.bytes, HEADERS[body.encoding], timeoutMs);
+      const sent = await this.requests.send(
+        this.putUrl(timeoutMs),
+        body.bytes,
+        HEADERS[body.encoding],
+        timeoutMs,
+        () => wholeRequest(points, call.runOf),
+      );
       if (sent.kind === 'blocked') {
         outcome.pending.push(...points);
         outcome.unavailable = true;
@@ -218,8 +239,9 @@ export class OpenTsdbWriter implements DatapointSink {
         return;
       }
       if (sent.kind === 'failed') {
-        failing = true;
         outcome.lastError = sent.reason;
+        if (sent.effect.suspect) return this.suspect(points, outcome);
+        failing = true;
         await this.backoff(attempt, deadlineMs);
         continue;
       }
@@ -227,16 +249,21 @@ export class OpenTsdbWriter implements DatapointSink {
       const put = readPutAnswer(sent.answer, points.length);
       switch (put.kind) {
         case 'stored':
-          this.reportSuccess(admission);
+          this.requests.succeeded(admission);
           outcome.written += points.length;
           return;
-        case 'unreadable':
-          // Nothing is known to be stored: the same bytes go again (identical points are harmless).
-          failing = true;
+        case 'unreadable': {
+          // Nothing is known to be stored: the same bytes go again (identical points are harmless), unless
+          // this may be these points' own failure (an exception that follows some content).
           outcome.lastError = `OpenTSDB answered ${put.reason}`;
-          this.reportFailure(admission, outcome.lastError, points.length);
+          const effect = this.requests.failed(admission, outcome.lastError, points.length, () =>
+            wholeRequest(points, call.runOf),
+          );
+          if (effect.suspect) return this.suspect(points, outcome);
+          failing = true;
           await this.backoff(attempt, deadlineMs);
           continue;
+        }
         case 'too-large': {
           // Only a server configured with a lower limit than the standard one gets here: halve and go on.
           this.breaker.released(admission);
@@ -248,7 +275,7 @@ export class OpenTsdbWriter implements DatapointSink {
             return;
           }
           const half = Math.ceil(points.length / 2);
-          await this.writeBatch(points.slice(half), undefined, deadlineMs, outcome);
+          await this.writeBatch(points.slice(half), undefined, call);
           points = points.slice(0, half);
           continue;
         }
@@ -262,32 +289,71 @@ export class OpenTsdbWriter implements DatapointSink {
           return;
         case 'partial': {
           const sorted = sortFailures(points, put);
+          if (sorted === undefined && put.timeouts !== undefined) {
+            // A passed sync_timeout whose details do not name every point that failed or timed out: the
+            // counts say how many were stored, not which, so none is settled as stored. All stay pending
+            // (sent again they would be identical duplicates of the stored ones), without waiting another
+            // sync_timeout here; the answer is read as the points' fates, as when they are named.
+            outcome.lastError = `OpenTSDB's sync_timeout passed: ${put.success} stored, ${put.failed} failed, ${put.timeouts} timed out, not all named`;
+            if (put.success > 0) this.requests.succeeded(admission);
+            else if (
+              this.requests.failed(admission, outcome.lastError, points.length, () =>
+                wholeRequest(points, call.runOf),
+              ).suspect
+            )
+              return this.suspect(points, outcome);
+            else outcome.unavailable = true;
+            outcome.pending.push(...points);
+            return;
+          }
           if (sorted === undefined) {
-            failing = true;
             outcome.lastError = `OpenTSDB answered details naming fewer than the ${put.failed} points it failed`;
-            this.reportFailure(admission, outcome.lastError, points.length);
+            const effect = this.requests.failed(admission, outcome.lastError, points.length, () =>
+              wholeRequest(points, call.runOf),
+            );
+            if (effect.suspect) return this.suspect(points, outcome);
+            failing = true;
             await this.backoff(attempt, deadlineMs);
             continue;
           }
           body = undefined;
           outcome.written += put.success;
           outcome.rejected.push(...sorted.rejected);
-          const firstTransient = sorted.transient[0];
+          // Timed out (a passed sync_timeout): pending, not sent again now, which would wait as long again;
+          // the write may still land, and a later identical one is a harmless duplicate.
+          outcome.pending.push(...sorted.timedOut.map((t) => t.point));
+          const firstTransient = sorted.transient[0] ?? sorted.timedOut[0];
           if (firstTransient) outcome.lastError = `OpenTSDB: ${firstTransient.reason}`;
           // Nothing stored and points failed for reasons of OpenTSDB's own ("Storage exception", "Write
-          // timedout", "Please throttle", …): the storage behind the TSD is failing, for every writer. This
-          // counts as a failure: otherwise, with `sync`, every push of an HBase outage would wait its whole
-          // sync_timeout for the same answer, as long as the TSD itself keeps answering. One point stored
-          // shows that the storage works: the others' reasons are their own.
+          // timedout", "Please throttle", …): the storage behind the TSD may be failing for every writer.
+          // This counts as a failure (otherwise, with `sync`, every push of an HBase outage would wait its
+          // whole sync_timeout for the same answer): points of several runs failing so open the breaker,
+          // one run's leave it closed and are handed back pending (they may be that run's own). One point
+          // stored shows that the storage works: the others' reasons are their own.
           failing = put.success === 0 && firstTransient !== undefined;
           if (failing) {
-            this.reportFailure(admission, outcome.lastError ?? 'every point failed', points.length);
+            const failed = [...sorted.transient, ...sorted.timedOut];
+            const effect = this.requests.failed(
+              admission,
+              outcome.lastError ?? 'every point failed',
+              points.length,
+              () => ({
+                runs: new Set(failed.map((f) => call.runOf(f.point))),
+                perPoint: true,
+              }),
+            );
+            if (effect.suspect) {
+              outcome.pending.push(...sorted.transient.map((t) => t.point));
+              sorted.transient.length = 0;
+              outcome.suspect = true;
+              failing = false;
+            } else if (sorted.timedOut.length > 0) outcome.unavailable = true;
           } else {
-            this.reportSuccess(admission);
+            this.requests.succeeded(admission);
             if (firstTransient) {
               this.log.warn('opentsdb write failed', {
                 error: outcome.lastError,
-                points: sorted.transient.length,
+                points: sorted.transient.length + sorted.timedOut.length,
                 stored: put.success,
               });
             }
@@ -296,7 +362,7 @@ export class OpenTsdbWriter implements DatapointSink {
           let wait = retry.length > 0;
           if (sorted.unknownMetric.length > 0) {
             registered ??= new Set();
-            const registration = await this.register(sorted.unknownMetric, registered, deadlineMs);
+            const registration = await this.registrar.register(sorted.unknownMetric, registered, deadlineMs);
             outcome.rejected.push(...registration.rejected);
             retry.push(...registration.retry);
             if (registration.failure) {
@@ -311,120 +377,15 @@ export class OpenTsdbWriter implements DatapointSink {
     }
   }
 
-  /** One request, if the breaker admits it; a request without an answer is reported as a failure. */
-  private async send(
-    url: URL,
-    bytes: string | Buffer,
-    headers: Record<string, string>,
-    timeoutMs: number,
-  ): Promise<Exchange> {
-    const admission = this.breaker.admit();
-    if (!admission) return { kind: 'blocked' };
-    try {
-      return { kind: 'answered', answer: await this.post(url, bytes, headers, timeoutMs), admission };
-    } catch (error) {
-      const reason = describeFailure(error);
-      this.reportFailure(admission, reason);
-      return { kind: 'failed', reason };
-    }
-  }
-
-  private reportFailure(admission: Admission, reason: string, points?: number): void {
-    const effect = this.breaker.failed(admission, reason);
-    this.log.warn('opentsdb write failed', {
-      error: reason,
-      ...(points === undefined ? {} : { points }),
-      probe: admission.probe,
-      circuit: this.breaker.state,
-    });
-    if (effect.opened)
-      this.log.warn('opentsdb circuit opened', { error: reason, probeInMs: effect.probeInMs });
-  }
-
-  private reportSuccess(admission: Admission): void {
-    const openForMs = this.breaker.succeeded(admission);
-    if (openForMs !== undefined) this.log.info('opentsdb circuit closed', { openForMs });
-  }
-
   /**
-   * Registers the unknown metric names of `points` that the bridge defines. Returns the points to send again
-   * (at once when their name was registered now), those whose name can never be registered, and why a
-   * registration did not go through, if one did not.
+   * A failure these points' runs alone have met (the breaker stayed closed): they are handed back pending
+   * at once, not sent again, as the same content would likely fail the same way (a poisoned run); the
+   * caller keeps them (push spools, replay finds the poison). Requests of other runs decide whether
+   * OpenTSDB fails for everyone.
    */
-  private async register(
-    points: Datapoint[],
-    registered: Set<string>,
-    deadlineMs: number,
-  ): Promise<{ retry: Datapoint[]; rejected: RejectedPoint[]; failure?: string }> {
-    const refused = new Map<string, string>();
-    let failure: string | undefined;
-    const toAssign: string[] = [];
-    for (const name of new Set(points.map((p) => p.metric))) {
-      if (!this.mayRegister(name))
-        refused.set(name, 'Unknown metric, and not a metric name the bridge writes: not registered');
-      else if (registered.has(name)) failure = `OpenTSDB still reports ${name} unknown after registering it`;
-      else toAssign.push(name);
-    }
-    if (toAssign.length > 0) {
-      const result = await this.assign(toAssign, deadlineMs);
-      if (result.failure !== undefined) failure = result.failure;
-      for (const name of toAssign) {
-        const error = result.refused.get(name);
-        if (error !== undefined) refused.set(name, `Unknown metric; registration refused: ${error}`);
-        else if (result.failure === undefined) registered.add(name);
-      }
-    }
-    const retry: Datapoint[] = [];
-    const rejected: RejectedPoint[] = [];
-    for (const point of points) {
-      const reason = refused.get(point.metric);
-      if (reason !== undefined) rejected.push({ point, reason });
-      else retry.push(point);
-    }
-    return failure === undefined ? { retry, rejected } : { retry, rejected, failure };
-  }
-
-  /**
-   * `/api/uid/assign` for `names`: those refused in a readable answer (never to be accepted), or `failure`
-   * when nothing is known to be registered. A name that "already exists" counts as registered.
-   */
-  private async assign(
-    names: string[],
-    deadlineMs: number,
-  ): Promise<{ refused: Map<string, string>; failure?: string }> {
-    const refused = new Map<string, string>();
-    const remaining = deadlineMs - this.now();
-    if (remaining < this.minRequestMs) return { refused, failure: 'no time left to register metric names' };
-    const timeoutMs = Math.min(this.options.timeoutMs, remaining);
-    const sent = await this.send(
-      this.assignUrl,
-      Buffer.from(JSON.stringify({ metric: names })),
-      HEADERS.identity,
-      timeoutMs,
-    );
-    if (sent.kind === 'blocked') return { refused, failure: 'OpenTSDB failing: metric names not registered' };
-    if (sent.kind === 'failed') {
-      this.log.warn('opentsdb metric registration failed', { metrics: names, error: sent.reason });
-      return { refused, failure: `OpenTSDB metric registration failed: ${sent.reason}` };
-    }
-    const errors = readAssignErrors(sent.answer);
-    if (errors === undefined) {
-      const failure = `OpenTSDB metric registration failed: HTTP ${sent.answer.status}`;
-      this.reportFailure(sent.admission, failure);
-      this.log.warn('opentsdb metric registration failed', { metrics: names, error: failure });
-      return { refused, failure };
-    }
-    this.reportSuccess(sent.admission);
-    for (const [name, error] of errors) if (!/already exists/i.test(error)) refused.set(name, error);
-    const registered = names.filter((n) => !refused.has(n));
-    if (registered.length > 0) this.log.info('opentsdb metric names registered', { metrics: registered });
-    if (refused.size > 0) {
-      this.log.warn('opentsdb metric registration refused', {
-        metrics: [...refused.keys()],
-        error: [...refused.values()][0],
-      });
-    }
-    return { refused };
+  private suspect(points: readonly Datapoint[], outcome: WriteOutcome): void {
+    outcome.pending.push(...points);
+    outcome.suspect = true;
   }
 
   /** Waits before the next attempt, unless the breaker is open: then the next attempt returns at once. */
@@ -443,53 +404,4 @@ export class OpenTsdbWriter implements DatapointSink {
       this.log.error('opentsdb rejected more datapoints', { more: rejected.length - 10 });
     }
   }
-}
-
-/**
- * The failed points of a `details` answer, sorted by their reasons; undefined when the answer does not name
- * every failed point among those sent (then nothing says which were stored).
- */
-function sortFailures(
-  points: readonly Datapoint[],
-  put: Extract<PutAnswer, { kind: 'partial' }>,
-): SortedFailures | undefined {
-  // Several points may share a key (a run spooled twice and replayed in one request): each error takes one.
-  const byKey = new Map<string, Datapoint[]>();
-  for (const point of points) {
-    const key = pointKey(point.metric, point.timestamp, point.tags);
-    const same = byKey.get(key);
-    if (same) same.push(point);
-    else byKey.set(key, [point]);
-  }
-  const sorted: SortedFailures = { rejected: [], transient: [], unknownMetric: [] };
-  let matched = 0;
-  for (const error of put.errors) {
-    const point = byKey
-      .get(pointKey(error.metric ?? '', error.timestamp ?? Number.NaN, error.tags ?? {}))
-      ?.pop();
-    if (!point) continue;
-    matched++;
-    if (isUnknownMetricReason(error.reason)) sorted.unknownMetric.push(point);
-    else if (isFinalReason(error.reason)) sorted.rejected.push({ point, reason: error.reason });
-    else sorted.transient.push({ point, reason: error.reason });
-  }
-  return matched === put.failed ? sorted : undefined;
-}
-
-function pointKey(metric: string, timestamp: number, tags: Readonly<Record<string, string>>): string {
-  const sorted = Object.keys(tags)
-    .sort()
-    .map((k) => `${k}=${tags[k]}`)
-    .join(',');
-  return `${metric}|${timestamp}|${sorted}`;
-}
-
-function describeFailure(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (error.name === 'TimeoutError' || error.name === 'AbortError')
-      return `request timed out (${error.message})`;
-    return code ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }

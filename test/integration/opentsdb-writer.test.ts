@@ -4,6 +4,7 @@ import {
   type OpenTsdbFault,
   OpenTsdbMessages,
   type OpenTsdbStandIn,
+  type PoisonKind,
   startOpenTsdbStandIn,
 } from '../../dev/opentsdb-stand-in/opentsdb-stand-in.js';
 import { CircuitBreaker, FIRST_PROBE_MS } from '../../lambda/opentsdb/circuit-breaker.js';
@@ -163,8 +164,7 @@ describe('OpenTsdbWriter against the strict OpenTSDB stand-in', () => {
       points(3, 'catchpoint.rtt.by_country', TS + 60),
       Date.now() + PATIENT_MS,
     );
-    assert.deepEqual([synced.written, synced.pending.length, synced.unavailable], [0, 3, true]);
-    assert.equal(synced.rejected.length, 0);
+    assert.deepEqual([synced.written, synced.pending.length, synced.rejected.length], [0, 3, 0]);
   });
 
   it('splits a large batch into bodies of at most 8192 compressed bytes', async () => {
@@ -277,7 +277,88 @@ describe('OpenTsdbWriter against the strict OpenTSDB stand-in', () => {
   });
 });
 
-describe('OpenTsdbWriter when OpenTSDB fails: nothing rejected, everything pending, the breaker open', () => {
+describe('OpenTsdbWriter reading a passed sync_timeout (400 with timeouts) and storage failures (200)', () => {
+  let tsdb: OpenTsdbStandIn;
+  before(async () => {
+    tsdb = await startOpenTsdbStandIn({ knownMetrics: ['catchpoint.rtt.by_node'] });
+  });
+  after(() => tsdb.close());
+  beforeEach(() => tsdb.reset());
+
+  const poisonedNode = (p: { tags: Record<string, string> }) => p.tags.nodeid === '1';
+
+  it('the points named "Write timedout" stay pending, the others are written; read, not "unreadable"; one request', async () => {
+    tsdb.poison(poisonedNode, 'timeout');
+    const breaker = new CircuitBreaker();
+    const out = await new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog(), breaker }).write(
+      points(3),
+      Date.now() + PATIENT_MS,
+    );
+    assert.equal(out.written, 2);
+    assert.deepEqual(
+      out.pending.map((p) => p.tags.nodeid),
+      ['1'],
+    );
+    assert.equal(out.rejected.length, 0);
+    assert.match(out.lastError ?? '', /Write timedout/);
+    assert.doesNotMatch(out.lastError ?? '', /unreadable|counting/);
+    assert.equal(puts(tsdb).length, 1, 'a timed-out point is not sent again to wait as long again');
+    assert.equal(puts(tsdb)[0]!.status, 400);
+    assert.deepEqual(
+      tsdb.points.map((p) => p.tags.nodeid),
+      ['0', '2'],
+    );
+    assert.equal(breaker.state, 'closed');
+  });
+
+  it('without details naming them, the counts settle nothing as stored: every point stays pending', async () => {
+    for (const counts of [
+      { success: 2, failed: 0, timeouts: 1 },
+      { success: 0, failed: 1, timeouts: 2 },
+    ]) {
+      const sent: string[] = [];
+      const out = await new OpenTsdbWriter(tsdb.url, {
+        timeoutMs: 1000,
+        log: captureLog(),
+        breaker: new CircuitBreaker(),
+        post: async (_url, body) => {
+          sent.push(body.toString());
+          return { status: 400, body: JSON.stringify(counts) };
+        },
+      }).write(points(3), Date.now() + PATIENT_MS);
+      assert.deepEqual(
+        [out.written, out.pending.length, out.rejected.length],
+        [0, 3, 0],
+        JSON.stringify(counts),
+      );
+      assert.match(out.lastError ?? '', /sync_timeout passed: \d stored, \d failed, \d timed out/);
+      assert.equal(sent.length, 1);
+    }
+  });
+
+  it('a storage failure under sync (a 200 with failed > 0): the failed point is pending, the others written', async () => {
+    tsdb.poison(poisonedNode, 'storage');
+    const out = await new OpenTsdbWriter(tsdb.url, {
+      timeoutMs: 1000,
+      log: captureLog(),
+      breaker: new CircuitBreaker(),
+    }).write(points(3), Date.now() + PATIENT_MS);
+    assert.equal(puts(tsdb)[0]!.status, 200);
+    assert.equal(out.written, 2);
+    assert.deepEqual(
+      out.pending.map((p) => p.tags.nodeid),
+      ['1'],
+    );
+    assert.equal(out.rejected.length, 0);
+    assert.match(out.lastError ?? '', /Storage exception/);
+    assert.deepEqual(
+      tsdb.points.map((p) => p.tags.nodeid),
+      ['0', '2'],
+    );
+  });
+});
+
+describe('OpenTsdbWriter when OpenTSDB fails for everyone: nothing rejected, everything pending, the breaker open', () => {
   let tsdb: OpenTsdbStandIn;
   before(async () => {
     tsdb = await startOpenTsdbStandIn({ knownMetrics: ['catchpoint.rtt.by_node'] });
@@ -288,35 +369,60 @@ describe('OpenTsdbWriter when OpenTSDB fails: nothing rejected, everything pendi
     tsdb.reset();
   });
 
-  /** Each way OpenTSDB fails, and what the write's `lastError` says of it. */
-  const failures: Array<{ name: string; fault: OpenTsdbFault | 'refused'; says: RegExp; stored?: boolean }> =
-    [
-      { name: 'connection refused', fault: 'refused', says: /ECONNREFUSED/ },
-      { name: 'connection reset', fault: 'down', says: /ECONNRESET|socket hang up/ },
-      { name: 'no answer (timeout)', fault: 'hang', says: /timed out/ },
-      { name: 'a 500', fault: '500', says: /^OpenTSDB answered HTTP 500: Unexpected exception$/ },
-      { name: 'an empty 200', fault: 'empty-200', says: /HTTP 200 with an empty body/ },
-      { name: 'an HTML 200', fault: 'html-200', says: /HTTP 200 with a body that is not JSON/ },
-      {
-        name: 'counts that do not add up',
-        fault: 'miscount',
-        says: /success 4 and failed 0 of 3/,
-        stored: true,
-      },
-      { name: 'a reason nobody has seen', fault: 'unknown-reason', says: /IllegalStateException/ },
-      { name: 'HBase failing (sync)', fault: 'storage', says: /Storage exception: / },
-      { name: 'HBase stalled (sync_timeout)', fault: 'stall', says: /Write timedout|timed out/ },
-      { name: 'throttling', fault: 'throttle', says: /Please throttle/ },
-    ];
+  /**
+   * Each way OpenTSDB fails, and what the write's `lastError` says of it. `atOnce`: no answer at all, which
+   * no content causes: the first write opens the breaker. Every other failure may be one run's own (some
+   * content OpenTSDB fails on): a write of one run leaves the breaker closed, a second run's opens it.
+   */
+  const failures: Array<{
+    name: string;
+    fault: OpenTsdbFault | 'refused';
+    says: RegExp;
+    stored?: boolean;
+    atOnce?: boolean;
+  }> = [
+    { name: 'connection refused', fault: 'refused', says: /ECONNREFUSED/, atOnce: true },
+    { name: 'connection reset', fault: 'down', says: /ECONNRESET|socket hang up/ },
+    { name: 'no answer (timeout)', fault: 'hang', says: /timed out/, atOnce: true },
+    { name: 'a 500', fault: '500', says: /^OpenTSDB answered HTTP 500: Unexpected exception$/ },
+    { name: 'an empty 200', fault: 'empty-200', says: /HTTP 200 with an empty body/ },
+    { name: 'an HTML 200', fault: 'html-200', says: /HTTP 200 with a body that is not JSON/ },
+    {
+      name: 'counts that do not add up',
+      fault: 'miscount',
+      says: /success 4 and failed 0 of 3/,
+      stored: true,
+    },
+    { name: 'a reason nobody has seen', fault: 'unknown-reason', says: /IllegalStateException/ },
+    { name: 'HBase failing (sync)', fault: 'storage', says: /Storage exception: / },
+    { name: 'HBase stalled (sync_timeout)', fault: 'stall', says: /Write timedout|timed out/ },
+    { name: 'throttling', fault: 'throttle', says: /Please throttle/ },
+  ];
 
-  for (const { name, fault, says, stored } of failures) {
-    it(`${name}: pending and unavailable; the next write asks nothing; the first success after recovery closes it`, async () => {
+  for (const { name, fault, says, stored, atOnce } of failures) {
+    const when = atOnce ? 'at the first write' : "at the second run's write";
+    it(`${name}: pending, unavailable ${when}; the next write asks nothing; the first success after recovery closes it`, async () => {
       const { breaker, probeNow } = movableBreaker();
       const log = captureLog();
       const failing = new OpenTsdbWriter(tsdb.url, { timeoutMs: IMPATIENT_MS, log, breaker });
       if (fault === 'refused') await tsdb.refuseConnections();
       else tsdb.fault = fault;
 
+      const pending: Datapoint[] = [];
+      if (!atOnce) {
+        // One run's write: the failure may be its own. Handed back pending at once, the breaker closed.
+        const first = await failing.write(
+          points(3, 'catchpoint.rtt.by_node', TS - 60),
+          Date.now() + PATIENT_MS,
+        );
+        assert.deepEqual(
+          [first.written, first.rejected.length, first.pending.length, first.unavailable, first.suspect],
+          [0, 0, 3, false, true],
+        );
+        assert.match(first.lastError ?? '', says);
+        assert.equal(breaker.state, 'closed');
+        pending.push(...first.pending);
+      }
       const out = await failing.write(points(3), Date.now() + PATIENT_MS);
       assert.deepEqual(
         [out.written, out.rejected.length, out.pending.length, out.unavailable],
@@ -325,6 +431,7 @@ describe('OpenTsdbWriter when OpenTSDB fails: nothing rejected, everything pendi
       assert.match(out.lastError ?? '', says);
       assert.equal(breaker.state, 'open');
       assert.ok(log.entries.some((e) => e.message === 'opentsdb circuit opened'));
+      pending.push(...out.pending);
       const requests = tsdb.requests.length;
 
       // While open, a write returns at once: OpenTSDB is not asked.
@@ -341,14 +448,16 @@ describe('OpenTsdbWriter when OpenTSDB fails: nothing rejected, everything pendi
       tsdb.fault = 'none';
       probeNow();
       const healthy = new OpenTsdbWriter(tsdb.url, { timeoutMs: PATIENT_MS, log, breaker });
-      const recovered = await healthy.write([...out.pending, ...refused.pending], Date.now() + PATIENT_MS);
-      assert.deepEqual([recovered.written, recovered.pending.length, recovered.rejected.length], [6, 0, 0]);
+      pending.push(...refused.pending);
+      const recovered = await healthy.write(pending, Date.now() + PATIENT_MS);
+      const all = pending.length;
+      assert.deepEqual([recovered.written, recovered.pending.length, recovered.rejected.length], [all, 0, 0]);
       assert.equal(breaker.state, 'closed');
       assert.ok(log.entries.some((e) => e.message === 'opentsdb circuit closed'));
-      assert.equal(tsdb.points.length, 6);
+      assert.equal(tsdb.points.length, all);
       assert.equal(
         tsdb.duplicates,
-        stored ? 3 : 0,
+        stored ? all - 3 : 0,
         'points stored during the failure are rewritten identically',
       );
       assert.deepEqual(tsdb.violations, []);
@@ -472,5 +581,112 @@ describe('OpenTsdbWriter when registering metric names fails', () => {
       [0, 0, 1, false],
     );
     assert.match(out.lastError ?? '', /still reports .* unknown after registering it/);
+  });
+});
+
+describe('OpenTsdbWriter with a poisoned run: the breaker opens only on evidence that OpenTSDB fails for everyone', () => {
+  let tsdb: OpenTsdbStandIn;
+  before(async () => {
+    tsdb = await startOpenTsdbStandIn({ knownMetrics: ['catchpoint.rtt.by_node'] });
+  });
+  after(() => tsdb.close());
+  beforeEach(async () => {
+    await tsdb.acceptConnections();
+    tsdb.reset();
+  });
+
+  /** A run: three points of one test, told apart from other runs by their timestamp. */
+  const run = (n: number): Datapoint[] => points(3, 'catchpoint.rtt.by_node', TS + n * 60);
+  /** The poisoned point: the second point of run 0. */
+  const isPoisoned = (p: { timestamp: number; tags: Record<string, string> }) =>
+    p.timestamp === TS && p.tags.nodeid === '1';
+
+  /** What a write of run 0 gives back for each kind, as [written, rejected, pending]. */
+  const kinds: Array<{ kind: PoisonKind; settled: [number, number, number] }> = [
+    { kind: 'refuse', settled: [2, 1, 0] },
+    { kind: 'storage', settled: [2, 0, 1] },
+    { kind: 'unknown-reason', settled: [2, 0, 1] },
+    { kind: 'timeout', settled: [2, 0, 1] },
+    { kind: '500', settled: [0, 0, 3] },
+    { kind: 'drop', settled: [0, 0, 3] },
+  ];
+
+  for (const { kind, settled } of kinds) {
+    it(`${kind}: the poisoned run's write settles what it can, the breaker stays closed, the next runs are written`, async () => {
+      tsdb.poison(isPoisoned, kind);
+      const { breaker } = movableBreaker();
+      const log = captureLog();
+      const w = new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log, breaker });
+      const poisoned = await w.write(run(0), Date.now() + PATIENT_MS);
+      assert.deepEqual([poisoned.written, poisoned.rejected.length, poisoned.pending.length], settled);
+      assert.equal(poisoned.unavailable, false, 'not taken for OpenTSDB failing');
+      assert.equal(breaker.state, 'closed');
+      assert.ok(!log.entries.some((e) => e.message === 'opentsdb circuit opened'));
+      for (let n = 1; n <= 3; n++) {
+        const healthy = await w.write(run(n), Date.now() + PATIENT_MS);
+        assert.deepEqual([healthy.written, healthy.pending.length], [3, 0], `run ${n}`);
+      }
+      assert.equal(breaker.state, 'closed');
+      assert.equal(tsdb.points.length, settled[0] + 9);
+      assert.deepEqual(tsdb.violations, []);
+    });
+  }
+
+  it('the same poisoned run written again and again never opens it', async () => {
+    tsdb.poison(isPoisoned, '500');
+    const { breaker } = movableBreaker();
+    const w = new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog(), breaker });
+    const runKey = () => 'run-0';
+    for (let i = 0; i < 4; i++) {
+      const out = await w.write(run(0), Date.now() + PATIENT_MS, { runOf: runKey });
+      assert.deepEqual([out.pending.length, out.unavailable, out.suspect], [3, false, true]);
+    }
+    assert.equal(breaker.state, 'closed');
+    assert.equal(puts(tsdb).length, 4, 'one request per write: the same content is not sent again at once');
+  });
+
+  it('OpenTSDB failing a whole request for everyone (500): open at the second run', async () => {
+    tsdb.fault = '500';
+    const { breaker } = movableBreaker();
+    const w = new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog(), breaker });
+    assert.equal((await w.write(run(0), Date.now() + PATIENT_MS)).unavailable, false);
+    assert.equal(breaker.state, 'closed');
+    assert.equal((await w.write(run(1), Date.now() + PATIENT_MS)).unavailable, true);
+    assert.equal(breaker.state, 'open');
+  });
+
+  it('a write of several runs (runOf): points of two runs failing in storage open it at once', async () => {
+    tsdb.fault = 'storage';
+    const { breaker } = movableBreaker();
+    const w = new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog(), breaker });
+    const out = await w.write([...run(0), ...run(1)], Date.now() + PATIENT_MS, {
+      runOf: (p) => String(p.timestamp),
+    });
+    assert.deepEqual([out.pending.length, out.unavailable], [6, true]);
+    assert.equal(breaker.state, 'open');
+  });
+
+  it('a write of several runs failing as a whole (500 for one run in it): suspect; a write of other runs decides', async () => {
+    tsdb.poison(isPoisoned, '500');
+    const { breaker } = movableBreaker();
+    const w = new OpenTsdbWriter(tsdb.url, { timeoutMs: 1000, log: captureLog(), breaker });
+    const runOf = (p: Datapoint) => String(p.timestamp);
+    const batch = await w.write([...run(0), ...run(1)], Date.now() + PATIENT_MS, { runOf });
+    assert.deepEqual([batch.pending.length, batch.unavailable, batch.suspect], [6, false, true]);
+    // Run 1 again, with a run the failure did not hold: stored, the breaker closed.
+    const next = await w.write([...run(1), ...run(2)], Date.now() + PATIENT_MS, { runOf });
+    assert.deepEqual([next.written, next.pending.length], [6, 0]);
+    assert.equal(breaker.state, 'closed');
+
+    // The same with OpenTSDB failing for everyone: a second batch that shares a run with the first is not
+    // yet evidence; one with no run in common with an earlier failure opens the breaker.
+    tsdb.reset();
+    tsdb.fault = '500';
+    await w.write([...run(3), ...run(4)], Date.now() + PATIENT_MS, { runOf });
+    await w.write([...run(4), ...run(5)], Date.now() + PATIENT_MS, { runOf });
+    assert.equal(breaker.state, 'closed');
+    const third = await w.write(run(6), Date.now() + PATIENT_MS, { runOf });
+    assert.equal(third.unavailable, true);
+    assert.equal(breaker.state, 'open');
   });
 });

@@ -138,3 +138,78 @@ describe('circuit breaker', () => {
     assert.equal(a.lastFailure, undefined);
   });
 });
+
+describe('circuit breaker: evidence that OpenTSDB fails for everyone', () => {
+  const whole = (...runs: string[]) => ({ runs: new Set(runs), perPoint: false });
+  const perPoint = (...runs: string[]) => ({ runs: new Set(runs), perPoint: true });
+
+  it("never opens on one run's failures, however many: each is suspect", () => {
+    const { breaker } = breakerAt();
+    for (let i = 0; i < 20; i++) {
+      const evidence = i % 2 === 0 ? whole('run-a') : perPoint('run-a');
+      assert.deepEqual(breaker.failed(breaker.admit()!, 'HTTP 500', evidence), {
+        opened: false,
+        suspect: true,
+      });
+    }
+    assert.equal(breaker.state, 'closed');
+    assert.equal(breaker.lastFailure, undefined);
+  });
+
+  it('opens on failures of two runs with nothing in common and no success between', () => {
+    const { breaker } = breakerAt();
+    breaker.failed(breaker.admit()!, 'HTTP 500', whole('run-a'));
+    const effect = breaker.failed(breaker.admit()!, 'HTTP 500', whole('run-b'));
+    assert.equal(effect.opened, true);
+    assert.equal(effect.probeInMs, FIRST_PROBE_MS);
+    assert.equal(breaker.state, 'open');
+    assert.equal(breaker.lastFailure, 'HTTP 500');
+  });
+
+  it('requests sharing a run are no evidence against each other; one with nothing in common with any is', () => {
+    const { breaker } = breakerAt();
+    assert.equal(breaker.failed(breaker.admit()!, 'x', whole('a', 'b')).suspect, true);
+    assert.equal(breaker.failed(breaker.admit()!, 'x', whole('b', 'c')).suspect, true);
+    assert.equal(breaker.failed(breaker.admit()!, 'x', whole('a', 'c')).suspect, true);
+    assert.equal(breaker.state, 'closed');
+    assert.equal(
+      breaker.failed(breaker.admit()!, 'x', whole('b', 'd')).opened,
+      true,
+      'nothing in common with a, c',
+    );
+  });
+
+  it('points of two runs failing on their own in one request open it at once; a request failing whole does not', () => {
+    const many = breakerAt().breaker;
+    assert.equal(many.failed(many.admit()!, 'Storage exception', perPoint('a', 'b')).opened, true);
+    const one = breakerAt().breaker;
+    assert.equal(one.failed(one.admit()!, 'HTTP 500', whole('a', 'b')).suspect, true);
+    assert.equal(one.state, 'closed');
+  });
+
+  it('a success forgets the evidence gathered before it', () => {
+    const { breaker } = breakerAt();
+    breaker.failed(breaker.admit()!, 'x', whole('a'));
+    breaker.succeeded(breaker.admit()!);
+    assert.equal(breaker.failed(breaker.admit()!, 'x', whole('b')).suspect, true);
+    assert.equal(breaker.state, 'closed');
+    breaker.reset();
+    assert.equal(breaker.failed(breaker.admit()!, 'x', whole('c')).suspect, true, 'reset forgets it too');
+  });
+
+  it('a failure without evidence (no answer at all) opens it at once, as does a failed probe whatever its evidence', () => {
+    const { breaker, clock } = breakerAt();
+    breaker.failed(breaker.admit()!, 'x', whole('a'));
+    assert.equal(breaker.failed(breaker.admit()!, 'ECONNREFUSED').opened, true);
+    clock.now += breaker.probeInMs;
+    const effect = breaker.failed(breaker.admit()!, 'HTTP 500', whole('a'));
+    assert.deepEqual([effect.opened, effect.suspect, breaker.state], [false, undefined, 'open']);
+    assert.equal(effect.probeInMs, 2 * FIRST_PROBE_MS);
+  });
+
+  it('disabled: never opens, and never calls a failure suspect', () => {
+    const breaker = CircuitBreaker.disabled();
+    for (const run of ['a', 'b', 'c'])
+      assert.deepEqual(breaker.failed(breaker.admit()!, 'x', whole(run)), { opened: false });
+  });
+});

@@ -678,7 +678,11 @@ describe('OpenTSDB stand-in: faults', () => {
     assert.ok(Date.now() - started >= 290, 'answered once sync_timeout has passed');
     assert.equal(synced.status, 400);
     const summary = json<PutSummary & { timeouts: number }>(synced);
-    assert.deepEqual([summary.success, summary.failed, summary.timeouts], [0, 2, 2]);
+    assert.deepEqual(
+      [summary.success, summary.failed, summary.timeouts],
+      [0, 0, 2],
+      'failed does not count the timeouts: S + F + T = points sent',
+    );
     assert.deepEqual(
       summary.errors!.map((e) => e.error),
       [OpenTsdbMessages.writeTimedOut, OpenTsdbMessages.writeTimedOut],
@@ -777,5 +781,140 @@ describe('OpenTSDB stand-in: faults', () => {
     tsdb.reset();
     assert.deepEqual([tsdb.points.length, tsdb.requests.length, tsdb.violations.length], [0, 0, 0]);
     assert.ok(tsdb.knownMetrics.has(METRIC));
+  });
+});
+
+describe('OpenTSDB stand-in: poison (particular points failing, as OpenTSDB fails on them)', () => {
+  const poisoned = point({ tags: { testid: '666', nodeid: '77' } });
+  const healthy = [point(), point({ timestamp: TS + 60 })];
+  const isPoisoned = (p: { tags: Record<string, string> }): boolean => p.tags.testid === '666';
+
+  it('refuse: the poisoned point fails validation (a 400 with details); the others are stored; no violation', async (t) => {
+    const tsdb = await start(t);
+    tsdb.poison(isPoisoned, 'refuse');
+    const answer = await post(tsdb, '/api/put?details&sync&sync_timeout=1000', [
+      healthy[0],
+      poisoned,
+      healthy[1],
+    ]);
+    assert.equal(answer.status, 400);
+    const summary = json<PutSummary>(answer);
+    assert.deepEqual([summary.success, summary.failed], [2, 1]);
+    assert.equal(summary.errors![0]!.error, OpenTsdbMessages.tooManyTags(2, 1, '{testid=666, nodeid=77}'));
+    assert.deepEqual(summary.errors![0]!.datapoint.tags, { testid: '666', nodeid: '77' });
+    assert.deepEqual(
+      tsdb.points.map((p) => p.timestamp),
+      [TS, TS + 60],
+    );
+    assert.equal(tsdb.rejected.length, 1);
+    assert.deepEqual(tsdb.violations, []);
+  });
+
+  it('storage: a sync put is told "Storage exception: …" for the poisoned point, in a 200; without sync it is lost', async (t) => {
+    const tsdb = await start(t);
+    tsdb.poison(isPoisoned, 'storage');
+    const synced = await post(tsdb, '/api/put?details&sync', [healthy[0], poisoned, healthy[1]]);
+    assert.equal(synced.status, 200);
+    const summary = json<PutSummary>(synced);
+    assert.deepEqual([summary.success, summary.failed], [2, 1]);
+    assert.deepEqual(
+      summary.errors!.map((e) => e.error),
+      [OpenTsdbMessages.storage],
+    );
+    assert.equal(tsdb.points.length, 2);
+    const unsynced = await post(tsdb, '/api/put?details', [poisoned]);
+    assert.equal(unsynced.status, 200);
+    assert.deepEqual(json(unsynced), { success: 1, failed: 0, errors: [] });
+    assert.equal(tsdb.lost.length, 1);
+    assert.equal(tsdb.points.length, 2);
+    assert.deepEqual(tsdb.violations, []);
+  });
+
+  it('unknown-reason: as storage, with an exception text no writer has seen', async (t) => {
+    const tsdb = await start(t);
+    tsdb.poison(isPoisoned, 'unknown-reason');
+    const answer = await post(tsdb, '/api/put?details&sync', [poisoned, ...healthy]);
+    assert.equal(answer.status, 200);
+    const summary = json<PutSummary>(answer);
+    assert.deepEqual([summary.success, summary.failed], [2, 1]);
+    assert.deepEqual(
+      summary.errors!.map((e) => e.error),
+      [OpenTsdbMessages.unseenException],
+    );
+    assert.equal(tsdb.points.length, 2);
+    assert.deepEqual(tsdb.violations, []);
+  });
+
+  it('storage next to a point that fails validation: the status is 400', async (t) => {
+    const tsdb = await start(t);
+    tsdb.poison(isPoisoned, 'storage');
+    const answer = await post(tsdb, '/api/put?details&sync', [poisoned, point({ metric: 'bad metric' })]);
+    assert.equal(answer.status, 400);
+    assert.deepEqual(
+      json<PutSummary>(answer).errors!.map((e) => e.error),
+      [OpenTsdbMessages.storage, OpenTsdbMessages.illegalCharacter('metric name', 'bad metric', ' ')],
+    );
+  });
+
+  it('timeout: a sync put is answered when its sync_timeout passes, "Write timedout" for the poisoned point; the others stored', async (t) => {
+    const tsdb = await start(t);
+    tsdb.poison(isPoisoned, 'timeout');
+    const answer = await post(tsdb, '/api/put?details&sync&sync_timeout=200', [
+      healthy[0],
+      poisoned,
+      healthy[1],
+    ]);
+    assert.equal(answer.status, 400);
+    const summary = json<PutSummary & { timeouts: number }>(answer);
+    assert.deepEqual([summary.success, summary.failed, summary.timeouts], [2, 0, 1]);
+    assert.deepEqual(
+      summary.errors!.map((e) => [e.datapoint.tags, e.error]),
+      [[{ testid: '666', nodeid: '77' }, OpenTsdbMessages.writeTimedOut]],
+    );
+    assert.equal(tsdb.points.length, 2);
+    // Without sync the TSD answers once queued: the poisoned point is lost.
+    const unsynced = await post(tsdb, '/api/put?details', [poisoned]);
+    assert.deepEqual(json(unsynced), { success: 1, failed: 0, errors: [] });
+    assert.equal(tsdb.lost.length, 1);
+    assert.deepEqual(tsdb.violations, []);
+  });
+
+  it('500: the whole request is answered 500 and nothing of it is stored; requests without the point are', async (t) => {
+    const tsdb = await start(t);
+    tsdb.poison(isPoisoned, '500');
+    const answer = await post(tsdb, '/api/put?details&sync', [healthy[0], poisoned, healthy[1]]);
+    assert.equal(answer.status, 500);
+    assert.equal(json<ErrorBody>(answer).error.code, 500);
+    assert.equal(tsdb.points.length, 0);
+    assert.equal((await post(tsdb, '/api/put?details&sync', healthy)).status, 200);
+    assert.equal(tsdb.points.length, 2);
+    assert.deepEqual(tsdb.violations, []);
+  });
+
+  it('drop: the connection is destroyed once the request is read; nothing of it is stored', async (t) => {
+    const tsdb = await start(t);
+    tsdb.poison(isPoisoned, 'drop');
+    await assert.rejects(post(tsdb, '/api/put?details&sync', [healthy[0], poisoned]), TypeError);
+    assert.equal(tsdb.requests[0]!.outcome, 'destroyed');
+    assert.equal(tsdb.requests[0]!.status, null);
+    assert.equal(tsdb.points.length, 0);
+    assert.equal((await post(tsdb, '/api/put?details&sync', healthy)).status, 200);
+    assert.equal(tsdb.points.length, 2);
+  });
+
+  it('the first matching rule decides; the rule sees metric, timestamp as sent and tags; reset() clears the rules', async (t) => {
+    const tsdb = await start(t);
+    const seen: Array<{ metric: string; timestamp: number; tags: Record<string, string> }> = [];
+    tsdb.poison((p) => {
+      seen.push(p);
+      return p.timestamp === TS + 60;
+    }, 'refuse');
+    tsdb.poison((p) => p.timestamp === TS + 60, '500');
+    const answer = await post(tsdb, '/api/put?details', healthy);
+    assert.equal(answer.status, 400);
+    assert.deepEqual(seen[0], { metric: METRIC, timestamp: TS, tags: { testid: '90001', nodeid: '77' } });
+    tsdb.reset();
+    assert.equal((await post(tsdb, '/api/put?details', healthy)).status, 200);
+    assert.equal(tsdb.points.length, 2);
   });
 });

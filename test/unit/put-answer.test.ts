@@ -31,6 +31,63 @@ describe('reading an /api/put?details answer', () => {
     }
   });
 
+  it('a passed sync_timeout (a 400 counting timeouts apart from failed): read point by point, never unreadable', () => {
+    const errors = [
+      {
+        datapoint: { metric: 'm', timestamp: 5, value: '1', tags: { a: 'b' } },
+        error: OpenTsdbMessages.writeTimedOut,
+      },
+      {
+        datapoint: { metric: 'm', timestamp: 6, value: '1', tags: { a: 'b' } },
+        error: OpenTsdbMessages.storage,
+      },
+    ];
+    assert.deepEqual(readPutAnswer(json(400, { success: 1, failed: 1, timeouts: 1, errors }), 3), {
+      kind: 'partial',
+      success: 1,
+      failed: 1,
+      timeouts: 1,
+      errors: [
+        { metric: 'm', timestamp: 5, tags: { a: 'b' }, reason: OpenTsdbMessages.writeTimedOut },
+        { metric: 'm', timestamp: 6, tags: { a: 'b' }, reason: OpenTsdbMessages.storage },
+      ],
+    });
+    // Without details: the counts alone.
+    assert.deepEqual(readPutAnswer(json(400, { success: 0, failed: 0, timeouts: 3 }), 3), {
+      kind: 'partial',
+      success: 0,
+      failed: 0,
+      timeouts: 3,
+      errors: [],
+    });
+    // Counts that do not add up with the timeouts are still unreadable.
+    for (const body of [
+      { success: 1, failed: 1, timeouts: 2 },
+      { success: 1, failed: 2, timeouts: 1 },
+      { success: 1, failed: 0, timeouts: -2 },
+      { success: 1, failed: 0, timeouts: '2' },
+    ]) {
+      const read = readPutAnswer(json(400, body), 3);
+      assert.equal(read.kind, 'unreadable', JSON.stringify(body));
+      assert.match((read as { reason: string }).reason, /timeouts/);
+    }
+  });
+
+  it('storage failures under sync: a 200 whose failed > 0 is read point by point', () => {
+    const errors = [
+      {
+        datapoint: { metric: 'm', timestamp: 5, value: '1', tags: { a: 'b' } },
+        error: OpenTsdbMessages.storage,
+      },
+    ];
+    assert.deepEqual(readPutAnswer(json(200, { success: 2, failed: 1, errors }), 3), {
+      kind: 'partial',
+      success: 2,
+      failed: 1,
+      errors: [{ metric: 'm', timestamp: 5, tags: { a: 'b' }, reason: OpenTsdbMessages.storage }],
+    });
+  });
+
   it('nothing known stored: an empty or HTML 200, a body that is not JSON, counts that do not add up, a 5xx', () => {
     const cases: [PostAnswer, RegExp][] = [
       [text(200, ''), /HTTP 200 with an empty body/],
