@@ -172,7 +172,10 @@ describe('npm run backfill', () => {
       assert.match(first.stderr, /unmapped Catchpoint metric names[^\n]*\n {4}Speed Index: 2\n/);
       assert.doesNotMatch(first.stderr, /Apdex/, 'a name whose every value is null is not reported');
       assert.match(first.stderr, /6 window\(s\) of 1h00m/);
-      assert.match(first.stderr, /7 request\(s\) to Catchpoint .*, no wait under the limits 7\/s, 20\/min, 500\/h, 2000\/day\./);
+      assert.match(
+        first.stderr,
+        /7 request\(s\) to Catchpoint .*, no wait under the limits 7\/s, 20\/min, 500\/h, 2000\/day\./,
+      );
 
       const puts = putRequests(tsdb).length;
       const second = await backfill([
@@ -314,7 +317,10 @@ describe('npm run backfill', () => {
       child.on('close', () => clearInterval(poll));
     });
     assert.equal(first.code, 130, first.stderr);
-    assert.match(first.stderr, /25 request\(s\) to Catchpoint .*, at least 6s under the limits 4\/s, 1000\/min, 500\/h, 2000\/day\./);
+    assert.match(
+      first.stderr,
+      /25 request\(s\) to Catchpoint .*, at least 6s under the limits 4\/s, 1000\/min, 500\/h, 2000\/day\./,
+    );
     assert.match(first.stderr, /stopped by Ctrl-C: continue with the same flags and --resume/);
     const written = tsdb.pointsOf('catchpoint.status.by_node').length;
     assert.ok(written >= 1 && written < 24, `${written} runs before the stop`);
