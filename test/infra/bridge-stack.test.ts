@@ -587,7 +587,10 @@ describe('operations', () => {
       });
     // The example's alarms, and those every optional key adds (the scheduled gap repair's four).
     const names = [...new Set([...alarmNames(t), ...alarmNames(custom)])].sort();
-    assert.ok(names.includes('BackfillDeadLetters'), 'the template with the backfill schedule has its alarms');
+    assert.ok(
+      names.includes('BackfillDeadLetters'),
+      'the template with the backfill schedule has its alarms',
+    );
     assert.deepEqual([...entries].sort(), names);
     // Each entry says what fired, what to look at and what to do.
     for (const name of names) {
