@@ -228,14 +228,14 @@ export class BackfillSchedule extends Construct {
       "The backfill function was throttled: the account's unreserved concurrency was exhausted; the " +
         'schedule retries the run.',
     );
+    // On letters arriving, not on the queue's content (as RefreshDeadLetters): messages stay 14 days, so an
+    // alarm on the messages visible would stay in ALARM after the first and say nothing of a second.
     alarm(
       'BackfillDeadLetters',
-      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: cw.Stats.MAXIMUM,
-        period: FIVE_MINUTES,
-      }),
-      'A scheduled gap repair failed after its retries and was dead-lettered: its window was not repaired; ' +
-        'run `npm run backfill -- --failed-deliveries` for it (docs/backfill.md).',
+      this.deadLetterQueue.metricNumberOfMessagesSent({ statistic: cw.Stats.SUM, period: FIVE_MINUTES }),
+      'A scheduled gap repair failed after its retries and was dead-lettered (a new message in the ' +
+        'BackfillDeadLetterQueueUrl queue): its window was not repaired. Read the message and the backfill ' +
+        'log group, repair the window, then purge the queue: docs/operations.md.',
     );
   }
 }

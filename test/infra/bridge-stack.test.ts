@@ -482,7 +482,14 @@ describe('operations', () => {
     assert.equal(alarm.Threshold, 1);
     assert.equal(alarm.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
     assert.equal(alarm.TreatMissingData, 'notBreaching');
-    assert.equal(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible').length, 0);
+    // Nor on the gap repair's queue, when the backfill schedule is on.
+    for (const template of [t, custom]) {
+      const all = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      assert.equal(
+        all.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible').length,
+        0,
+      );
+    }
   });
 
   it('alarms on datapoints OpenTSDB refused for good, from push and from replay (> 0 in 5 minutes)', () => {
