@@ -24,7 +24,8 @@ import { BridgeFunction } from './bridge-function.js';
  * Catchpoint well before it, see lambda/backfill/gap-repair-handler.ts), short enough that a hung run is
  * over long before the next period.
  */
-const BACKFILL_TIMEOUT = Duration.minutes(10);
+export const BACKFILL_TIMEOUT = Duration.minutes(10);
+export const BACKFILL_MEMORY_MB = 256;
 
 /** Added to the period for the default window, so that a late schedule or a slow run leaves no gap. */
 export const BACKFILL_WINDOW_MARGIN_MINUTES = 15;
@@ -149,7 +150,7 @@ export class BackfillSchedule extends Construct {
       service: 'backfill',
       description: "Catchpoint's failed webhook deliveries → spool (scheduled gap repair)",
       timeout: BACKFILL_TIMEOUT,
-      memorySize: 256,
+      memorySize: BACKFILL_MEMORY_MB,
       logRetention: props.logRetention,
       environment: {
         CATCHPOINT_CREDENTIALS_PARAMETER: props.credentialsParameter,
