@@ -24,7 +24,8 @@ import { BridgeFunction } from './bridge-function.js';
  * Catchpoint well before it, see lambda/backfill/gap-repair-handler.ts), short enough that a hung run is
  * over long before the next period.
  */
-const BACKFILL_TIMEOUT = Duration.minutes(10);
+export const BACKFILL_TIMEOUT = Duration.minutes(10);
+export const BACKFILL_MEMORY_MB = 256;
 
 /** Added to the period for the default window, so that a late schedule or a slow run leaves no gap. */
 export const BACKFILL_WINDOW_MARGIN_MINUTES = 15;
@@ -149,7 +150,7 @@ export class BackfillSchedule extends Construct {
       service: 'backfill',
       description: "Catchpoint's failed webhook deliveries → spool (scheduled gap repair)",
       timeout: BACKFILL_TIMEOUT,
-      memorySize: 256,
+      memorySize: BACKFILL_MEMORY_MB,
       logRetention: props.logRetention,
       environment: {
         CATCHPOINT_CREDENTIALS_PARAMETER: props.credentialsParameter,
@@ -228,14 +229,14 @@ export class BackfillSchedule extends Construct {
       "The backfill function was throttled: the account's unreserved concurrency was exhausted; the " +
         'schedule retries the run.',
     );
+    // On letters arriving, not on the queue's content (as RefreshDeadLetters): messages stay 14 days, so an
+    // alarm on the messages visible would stay in ALARM after the first and say nothing of a second.
     alarm(
       'BackfillDeadLetters',
-      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: cw.Stats.MAXIMUM,
-        period: FIVE_MINUTES,
-      }),
-      'A scheduled gap repair failed after its retries and was dead-lettered: its window was not repaired; ' +
-        'run `npm run backfill -- --failed-deliveries` for it (docs/backfill.md).',
+      this.deadLetterQueue.metricNumberOfMessagesSent({ statistic: cw.Stats.SUM, period: FIVE_MINUTES }),
+      'A scheduled gap repair failed after its retries and was dead-lettered (a new message in the ' +
+        'BackfillDeadLetterQueueUrl queue): its window was not repaired. Read the message and the backfill ' +
+        'log group, repair the window, then purge the queue: docs/operations.md.',
     );
   }
 }

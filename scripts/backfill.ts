@@ -271,6 +271,13 @@ function say(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
+// A reader that stops early (`--dry-run … | head`) ends the run quietly: nothing more can be shown, and a
+// dry run has nothing else to do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 main(process.argv.slice(2), process.env).then(
   (code) => {
     process.exitCode = code;

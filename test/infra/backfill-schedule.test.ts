@@ -164,7 +164,16 @@ describe('scheduled gap repair: -c backfillSchedule=rate(1 hour)', () => {
       assert.equal(alarm.MetricName, metric);
       assert.deepEqual(alarm.Dimensions, [{ Name: 'FunctionName', Value: { Ref: fn.id } }]);
     }
-    assert.equal(byName.get('BackfillDeadLetters')!.MetricName, 'ApproximateNumberOfMessagesVisible');
+    // Each new dead letter, not the queue's 14-day content: a second failure is not hidden by the first.
+    const deadLetters = byName.get('BackfillDeadLetters')!;
+    const queue = resourceByPrefix(t, 'AWS::SQS::Queue', 'BackfillScheduleDeadLetterQueue').id;
+    assert.equal(deadLetters.Namespace, 'AWS/SQS');
+    assert.equal(deadLetters.MetricName, 'NumberOfMessagesSent');
+    assert.equal(deadLetters.Statistic, 'Sum');
+    assert.equal(deadLetters.Period, 300);
+    assert.deepEqual(deadLetters.Dimensions, [
+      { Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } },
+    ]);
     for (const alarm of alarms) {
       assert.equal(alarm.Threshold, 1);
       assert.equal(alarm.EvaluationPeriods, 1);

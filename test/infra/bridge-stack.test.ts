@@ -20,10 +20,38 @@ type Json = Record<string, unknown>;
 // One synth with README's example context, one with every optional key set; bundles are cached in between.
 const example = synthBridge();
 const t = example.template;
+const MULTI_REGION_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0a1b2c3d11112222333344445555aaaa';
+const customSynth = synthBridge({
+  vpcId: 'vpc-0aaaaaaaaaaaaaaaa',
+  subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
+  openTsdbUrl: 'https://opentsdb.example.internal/',
+  openTsdbSecurityGroupId: 'sg-0bbbbbbbbbbbbbbbb',
+  pushTokenHashes: `${'a'.repeat(64)},${'B'.repeat(64)}`,
+  createDynamoDbEndpoint: 'false',
+  routeTableIds: undefined,
+  dynamoDbPrefixListId: 'pl-02cd2c6b',
+  refreshSchedule: 'cron(15 * * * ? *)',
+  metricSets: 'core,bytes',
+  metricNaming: 'per-test',
+  catchpointApiUrl: 'https://io.catchpoint.example',
+  catchpointCredentialsKmsKeyArn: MULTI_REGION_KEY_ARN,
+  nodeTtlDays: '3',
+  alarmEmail: 'ops@example.com',
+  logRetentionDays: 90,
+  pushRateLimit: 20,
+  pushBurstLimit: 40,
+  pushReservedConcurrency: '10',
+  openTsdbSync: 'false',
+  pushSystemLogLevel: 'info',
+  pushMemorySize: '192',
+  // The opt-in scheduled gap repair, with its function, queue and four alarms.
+  backfillSchedule: 'rate(1 hour)',
+});
 const push = resourceByPrefix(t, 'AWS::Lambda::Function', 'PushApiFunction');
 const refresh = resourceByPrefix(t, 'AWS::Lambda::Function', 'NodeRefreshFunction');
 const replay = resourceByPrefix(t, 'AWS::Lambda::Function', 'SpoolReplayFunction');
 const bridgeFunctions = { push, refresh, replay };
+const custom = customSynth.template;
 const sgId = resourceByPrefix(t, 'AWS::EC2::SecurityGroup', 'NetworkFunctionSecurityGroup').id;
 
 function props(resource: { resource: Json }): Json {
@@ -454,7 +482,14 @@ describe('operations', () => {
     assert.equal(alarm.Threshold, 1);
     assert.equal(alarm.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
     assert.equal(alarm.TreatMissingData, 'notBreaching');
-    assert.equal(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible').length, 0);
+    // Nor on the gap repair's queue, when the backfill schedule is on.
+    for (const template of [t, custom]) {
+      const all = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      assert.equal(
+        all.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible').length,
+        0,
+      );
+    }
   });
 
   it('alarms on datapoints OpenTSDB refused for good, from push and from replay (> 0 in 5 minutes)', () => {
@@ -551,11 +586,19 @@ describe('operations', () => {
       page.indexOf('\n## ', page.indexOf('\n## Alarms\n') + 1),
     );
     const entries = [...section.matchAll(/^### `([A-Za-z0-9]+)`$/gm)].map((m) => m[1]!);
-    const names = alarms.map((a) => {
-      assert.match(String(a.AlarmName), /^CatchpointBridge-[A-Za-z0-9]+$/);
-      return String(a.AlarmName).slice('CatchpointBridge-'.length);
-    });
-    assert.deepEqual([...entries].sort(), [...names].sort());
+    const alarmNames = (template: typeof t) =>
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => {
+        const name = String(a.Properties.AlarmName);
+        assert.match(name, /^CatchpointBridge-[A-Za-z0-9]+$/);
+        return name.slice('CatchpointBridge-'.length);
+      });
+    // The example's alarms, and those every optional key adds (the scheduled gap repair's four).
+    const names = [...new Set([...alarmNames(t), ...alarmNames(custom)])].sort();
+    assert.ok(
+      names.includes('BackfillDeadLetters'),
+      'the template with the backfill schedule has its alarms',
+    );
+    assert.deepEqual([...entries].sort(), names);
     // Each entry says what fired, what to look at and what to do.
     for (const name of names) {
       const start = section.indexOf(`### \`${name}\``);
@@ -564,6 +607,9 @@ describe('operations', () => {
       for (const part of ['**Fired:**', '**Look at:**', '**Do:**'])
         assert.ok(entry.includes(part), `${name}: ${part}`);
     }
+    // And the table above them lists the same alarms.
+    const table = [...section.matchAll(/^\| `([A-Za-z0-9]+)` +\|/gm)].map((m) => m[1]!);
+    assert.deepEqual([...table].sort(), names);
   });
 
   it('sends every alarm and its recovery to the alarm topic', () => {
@@ -652,32 +698,6 @@ describe('operations', () => {
 });
 
 describe('with every optional context value set', () => {
-  const MULTI_REGION_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0a1b2c3d11112222333344445555aaaa';
-  const customSynth = synthBridge({
-    vpcId: 'vpc-0aaaaaaaaaaaaaaaa',
-    subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
-    openTsdbUrl: 'https://opentsdb.example.internal/',
-    openTsdbSecurityGroupId: 'sg-0bbbbbbbbbbbbbbbb',
-    pushTokenHashes: `${'a'.repeat(64)},${'B'.repeat(64)}`,
-    createDynamoDbEndpoint: 'false',
-    routeTableIds: undefined,
-    dynamoDbPrefixListId: 'pl-02cd2c6b',
-    refreshSchedule: 'cron(15 * * * ? *)',
-    metricSets: 'core,bytes',
-    metricNaming: 'per-test',
-    catchpointApiUrl: 'https://io.catchpoint.example',
-    catchpointCredentialsKmsKeyArn: MULTI_REGION_KEY_ARN,
-    nodeTtlDays: '3',
-    alarmEmail: 'ops@example.com',
-    logRetentionDays: 90,
-    pushRateLimit: 20,
-    pushBurstLimit: 40,
-    pushReservedConcurrency: '10',
-    openTsdbSync: 'false',
-    pushSystemLogLevel: 'info',
-    pushMemorySize: '192',
-  });
-  const custom = customSynth.template;
   const customPush = resourceByPrefix(custom, 'AWS::Lambda::Function', 'PushApiFunction');
   const customRefresh = resourceByPrefix(custom, 'AWS::Lambda::Function', 'NodeRefreshFunction');
   const customReplay = resourceByPrefix(custom, 'AWS::Lambda::Function', 'SpoolReplayFunction');

@@ -427,6 +427,18 @@ describe('npm run backfill', () => {
     assert.equal(existsSync(checkpoint), false);
   });
 
+  it('--dry-run into a reader that stops early (| head) ends quietly, exit 0', async () => {
+    catchpoint.data.rawRuns = RUNS.map(rawRun);
+    // Hour windows at 2 requests a second: the first window's lines arrive long before the next window's.
+    const args = ['--tests', '101,102', ...WINDOW, '--dry-run', '--window', '1h', '--rate', '2/s'];
+    const result = await backfill(args, {}, (child) => {
+      child.stdout?.once('data', () => child.stdout?.destroy());
+    });
+    assert.doesNotMatch(result.stderr, /EPIPE|Unhandled/);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^put catchpoint\./);
+  });
+
   it('refuses to write when OpenTSDB cannot say which runs it holds', async () => {
     catchpoint.data.rawRuns = RUNS.map(rawRun);
     // The Catchpoint stand-in answers /api/query with a 404, as a server without OpenTSDB's query API would.
