@@ -2,6 +2,7 @@
 // the synth with one message that lists every problem, names the key and says how to set it.
 import type { IConstruct } from 'constructs';
 import { METRIC_SET_NAMES, type MetricNaming, type MetricSet } from '../lambda/config.js';
+import { type BackfillScheduleSetting, parseBackfillSchedule } from './backfill-schedule.js';
 
 export class BridgeContextError extends Error {
   override name = 'BridgeContextError';
@@ -47,8 +48,12 @@ export interface BridgeContext {
   pushRateLimit: number;
   /** The push stage's burst: requests admitted at once above the steady rate (a token bucket's size). */
   pushBurstLimit: number;
-  /** Reserved concurrency of the push function: its share of the account's concurrency, and its cap. */
-  pushReservedConcurrency: number;
+  /**
+   * Reserved concurrency of the push function (its share of the account's concurrency, and its cap); undefined,
+   * the default, reserves none: a reservation fails the deploy on an account whose quota cannot hold it
+   * plus the 100 Lambda keeps unreserved (docs/capacity.md).
+   */
+  pushReservedConcurrency: number | undefined;
   /** false sets OPENTSDB_SYNC=false on push and replay, for an OpenTSDB that cannot confirm storage. */
   openTsdbSync: boolean;
   /**
@@ -57,10 +62,12 @@ export interface BridgeContext {
    */
   pushSystemLogLevel: SystemLogLevel;
   /**
-   * The push function's memory, MB. A push mostly waits for OpenTSDB (a `sync` put waits for its flush) and
-   * the wait is billed by memory × time: docs/cost.md has the measurements behind the default.
+   * The push function's memory, MB. A push mostly waits for OpenTSDB (a `sync` put waits for the TSD's HBase
+   * client to flush its buffer) and the wait is billed by memory × time: docs/cost.md has the measurements.
    */
   pushMemorySize: number;
+  /** The opt-in gap repair (`backfillSchedule`, `backfillWindowMinutes`); undefined: off (the default). */
+  backfill: BackfillScheduleSetting | undefined;
 }
 
 const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'] as const;
@@ -85,7 +92,6 @@ export const CONTEXT_DEFAULTS = {
   // minute boundaries) with no 429; the reasoning and a table for other sizes: docs/capacity.md.
   pushRateLimit: 500,
   pushBurstLimit: 2000,
-  pushReservedConcurrency: 500,
   openTsdbSync: true,
   pushSystemLogLevel: 'WARN',
   pushMemorySize: 256,
@@ -229,10 +235,8 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
         'the burst is what carries the pushes arriving together at the minute boundaries',
     );
   }
-  const pushReservedConcurrency = reader.positiveInt(
-    'pushReservedConcurrency',
-    CONTEXT_DEFAULTS.pushReservedConcurrency,
-  );
+  // Opt-in: none by default (docs/capacity.md, "Reserving concurrency").
+  const pushReservedConcurrency = reader.positiveInt('pushReservedConcurrency', undefined);
   const openTsdbSync = reader.boolean('openTsdbSync', CONTEXT_DEFAULTS.openTsdbSync);
   const levelRaw =
     reader.optional('pushSystemLogLevel')?.toUpperCase() ?? CONTEXT_DEFAULTS.pushSystemLogLevel;
@@ -244,6 +248,12 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
   if (pushMemorySize < 128 || pushMemorySize > 10_240) {
     problems.push(`pushMemorySize must be 128–10240 (MB, Lambda's range), got ${pushMemorySize}`);
   }
+
+  const backfill = parseBackfillSchedule(
+    reader.optional('backfillSchedule'),
+    reader.positiveInt('backfillWindowMinutes', undefined),
+    problems,
+  );
 
   if (problems.length > 0) throw new BridgeContextError(problems);
   return {
@@ -271,6 +281,7 @@ export function parseBridgeContext(lookup: Lookup): BridgeContext {
     openTsdbSync,
     pushSystemLogLevel,
     pushMemorySize,
+    backfill,
   };
 }
 

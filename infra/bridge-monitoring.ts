@@ -20,8 +20,10 @@ export interface BridgeMonitoringProps {
   stage: apigwv2.HttpStage;
   /** The stage's access log (JSON, one line per request, `status` and `integrationStatus` as strings). */
   accessLogs: logs.ILogGroup;
-  /** Drawn on the push concurrency graph: the line where Lambda starts throttling pushes. */
-  pushReservedConcurrency: number;
+  /** Drawn on the push concurrency graph, when reserved: the line where Lambda starts throttling pushes. */
+  pushReservedConcurrency: number | undefined;
+  /** Named in the ParkedRuns alarm's command (`npm run spool -- list --table …`). */
+  spoolTableName: string;
   push: BridgeFunction;
   refresh: BridgeFunction;
   replay: BridgeFunction;
@@ -172,14 +174,20 @@ export class BridgeMonitoring extends Construct {
         'The node refresh failed: node metadata is ageing (nodes expire after NODE_TTL_DAYS). Look for ' +
         '"node refresh failed" in the refresh log group.',
     });
+    // On letters arriving, not on the queue's content: messages stay there 14 days, so an alarm on the
+    // messages visible would stay in ALARM after the first and say nothing of a second. Lambda and EventBridge
+    // put dead letters with SendMessage, which NumberOfMessagesSent counts.
     this.alarm('RefreshDeadLetters', {
-      metric: props.refreshDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: cw.Stats.MAXIMUM,
+      metric: props.refreshDeadLetterQueue.metricNumberOfMessagesSent({
+        statistic: cw.Stats.SUM,
         period: FIVE_MINUTES,
       }),
       threshold: 1,
       evaluationPeriods: 1,
-      alarmDescription: 'A scheduled refresh failed after its retries and was dead-lettered.',
+      alarmDescription:
+        'A scheduled refresh failed after its retries and was dead-lettered (a new message in the ' +
+        'RefreshDeadLetterQueueUrl queue). Read the message and the refresh log group, then refresh by hand ' +
+        'and purge the queue: docs/operations.md.',
     });
 
     // ---- Spool and replay.
@@ -208,7 +216,8 @@ export class BridgeMonitoring extends Construct {
       evaluationPeriods: 1,
       alarmDescription:
         'Spooled runs that OpenTSDB kept refusing are parked, out of the drain order (they expire after 14 ' +
-        'days): list them with `npm run spool -- list`, then retry or drop them.',
+        `days): list them with \`npm run spool -- list --table ${props.spoolTableName}\` (from a checkout ` +
+        'with AWS credentials), then retry or drop them.',
     });
 
     // ---- Every function: errors and throttles.
@@ -222,23 +231,24 @@ export class BridgeMonitoring extends Construct {
         alarmDescription: `The ${fn.service} function failed invocations (errors or timeouts).`,
       });
     }
-    // Not replay's: with its reserved concurrency of 1, a throttle is a schedule that fired while a drain was
-    // still running, kept out on purpose (and retried within the minute), never a shortage.
+    // Not replay's: a throttled schedule is retried by Lambda within its minute, and a replay that cannot run for
+    // long shows as SpoolOldestAge, the alarm that matters (an empty spool loses nothing by a skipped minute).
     this.alarm('PushThrottles', {
       metric: push.function.metricThrottles({ statistic: cw.Stats.SUM, period: FIVE_MINUTES }),
       threshold: 1,
       evaluationPeriods: 1,
       alarmDescription:
-        'Lambda throttled the push function: its reserved concurrency (pushReservedConcurrency) was all in ' +
-        'use, so API Gateway answered those pushes 500 (Catchpoint retries). OpenTSDB slow, or more pushes ' +
-        'than planned: docs/capacity.md.',
+        "Lambda throttled the push function: the account's concurrency (or, when set, " +
+        'pushReservedConcurrency) was all in use, so API Gateway answered those pushes 500 (Catchpoint ' +
+        'retries). OpenTSDB slow, or more pushes than planned: docs/capacity.md.',
     });
     this.alarm('RefreshThrottles', {
       metric: refresh.function.metricThrottles({ statistic: cw.Stats.SUM, period: FIVE_MINUTES }),
       threshold: 1,
       evaluationPeriods: 1,
       alarmDescription:
-        "The refresh function was throttled: the account's unreserved concurrency was exhausted.",
+        "The refresh function was throttled: the account's unreserved concurrency was exhausted. Lambda " +
+        'retries the scheduled event for up to an hour; see docs/operations.md.',
     });
 
     // ---- Dashboard.
@@ -338,9 +348,10 @@ export class BridgeMonitoring extends Construct {
             label: 'push concurrent executions (max)',
           }),
         ],
-        leftAnnotations: [
-          { value: props.pushReservedConcurrency, label: 'reserved concurrency: throttled above' },
-        ],
+        leftAnnotations:
+          props.pushReservedConcurrency === undefined
+            ? undefined
+            : [{ value: props.pushReservedConcurrency, label: 'reserved concurrency: throttled above' }],
         width: 8,
         height: 6,
       }),

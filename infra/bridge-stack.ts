@@ -8,6 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { BackfillSchedule } from './backfill-schedule.js';
 import type { BridgeContext } from './bridge-context.js';
 import { EXAMPLE_PUSH_TOKEN_HASH, EXAMPLE_VPC_ID } from './bridge-context.js';
 import { BridgeMonitoring } from './bridge-monitoring.js';
@@ -30,6 +31,8 @@ export class BridgeStack extends Stack {
   readonly nodeRefresh: NodeRefresh;
   readonly spoolReplay: SpoolReplay;
   readonly monitoring: BridgeMonitoring;
+  /** The opt-in scheduled gap repair; undefined unless `-c backfillSchedule=…` is given. */
+  readonly backfillSchedule: BackfillSchedule | undefined;
 
   constructor(scope: Construct, id: string, props: BridgeStackProps) {
     super(scope, id, props);
@@ -125,12 +128,28 @@ export class BridgeStack extends Stack {
       stage: this.pushApi.stage,
       accessLogs: this.pushApi.accessLogs,
       pushReservedConcurrency: ctx.pushReservedConcurrency,
+      spoolTableName: this.spoolTable.tableName,
       push: this.pushApi.push,
       refresh: this.nodeRefresh.refresh,
       replay: this.spoolReplay.replay,
       refreshDeadLetterQueue: this.nodeRefresh.deadLetterQueue,
       alarmTopic: this.alarmTopic,
     });
+
+    this.backfillSchedule = ctx.backfill
+      ? new BackfillSchedule(this, 'BackfillSchedule', {
+          ...ctx.backfill,
+          nodesTable: this.nodesTable,
+          spoolTable: this.spoolTable,
+          credentialsParameter: ctx.catchpointCredentialsParameter,
+          credentialsKmsKeyArn: ctx.catchpointCredentialsKmsKeyArn,
+          catchpointApiUrl: ctx.catchpointApiUrl,
+          metricSets: ctx.metricSets,
+          metricNaming: ctx.metricNaming,
+          alarmTopic: this.alarmTopic,
+          logRetention,
+        })
+      : undefined;
 
     this.addOutputs();
   }
@@ -164,6 +183,23 @@ export class BridgeStack extends Stack {
       this.nodeRefresh.deadLetterQueue.queueUrl,
       'Refreshes that failed for good',
     );
+    if (this.backfillSchedule) {
+      output(
+        'BackfillLogGroupName',
+        this.backfillSchedule.backfill.logGroup.logGroupName,
+        'Logs of the scheduled gap repair',
+      );
+      output(
+        'BackfillFunctionName',
+        this.backfillSchedule.backfill.function.functionName,
+        'Invoke it to repair the last window now',
+      );
+      output(
+        'BackfillDeadLetterQueueUrl',
+        this.backfillSchedule.deadLetterQueue.queueUrl,
+        'Gap repairs that failed for good',
+      );
+    }
     output('AlarmTopicArn', this.alarmTopic.topicArn, 'Subscribe here to receive the alarms');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of the bridge');
   }

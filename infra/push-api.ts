@@ -34,8 +34,8 @@ export interface PushApiProps {
   /** Stage throttle: steady requests per second, and the burst above it (both answered 429 beyond). */
   rateLimit: number;
   burstLimit: number;
-  /** The push function's reserved concurrency (docs/capacity.md). */
-  reservedConcurrency: number;
+  /** The push function's reserved concurrency; undefined (the default) reserves none (docs/capacity.md). */
+  reservedConcurrency: number | undefined;
   /** WARN (the default) drops Lambda's START and REPORT lines: docs/cost.md. */
   systemLogLevel: SystemLogLevel;
   /** MB; docs/cost.md says why the default is what it is. */
@@ -62,8 +62,10 @@ export class PushApi extends apigwv2.HttpApi {
       memorySize: props.memorySize,
       logRetention: props.logRetention,
       network: props.network,
-      // Its share of the account's concurrency, so a slow OpenTSDB cannot starve replay and refresh; pushes
-      // beyond it are throttled by Lambda, which API Gateway answers 500 (Catchpoint retries; alarmed).
+      // None by default: the stage throttle and the circuit breaker bound its concurrency, and any reservation
+      // fails the deploy on an account with a small quota. Opted into, it is push's share of the account (a
+      // slow OpenTSDB cannot starve the rest) and its cap: pushes beyond it are throttled by Lambda, which
+      // API Gateway answers 500 (Catchpoint retries; alarmed).
       reservedConcurrency: props.reservedConcurrency,
       systemLogLevel: props.systemLogLevel,
       environment: {

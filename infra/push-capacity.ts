@@ -1,19 +1,20 @@
 // How the push path's limits fit together and into the account's (docs/capacity.md has the reasoning and a
-// sizing table). The stack turns each mismatch into a synth warning: none of them can be checked against the
+// sizing table). The stack turns each point into a synth warning: none of them can be checked against the
 // account at synth time, and a raised account quota makes any of them right.
-import { REPLAY_RESERVED_CONCURRENCY } from './spool-replay.js';
 
 /**
- * The answer time the push function's concurrency is planned for, in seconds: reserved concurrency =
- * pushRateLimit × this. A healthy push with `sync` answers in about a tenth of it (one keep-alive POST in the
- * VPC, which OpenTSDB answers once HBase has the points); 1 s also covers an OpenTSDB that is slow without
- * failing, cold starts, and an outage, where the circuit breaker keeps the median push at ≤ 1 s.
+ * The answer time the push path is planned for, in seconds: an opted-in reserved concurrency should be at
+ * least pushRateLimit × this. A healthy push with `sync` answers in about half of it: a `sync` put is answered
+ * once HBase has the points, and the TSD's HBase client sends what it has buffered every
+ * `hbase.rpcs.buffered_flush_interval` (1,000 ms by default), so a put waits 0–1 s, 0.5 s on average
+ * (docs/cost.md). 1 s also covers an OpenTSDB that is slow without failing, cold starts, and an outage, where
+ * the circuit breaker keeps the median push at ≤ 1 s.
  */
 export const PLANNED_PUSH_ANSWER_SECONDS = 1;
 
 /** AWS defaults per account and region (all raisable through Service Quotas). */
 export const ACCOUNT_DEFAULTS = {
-  /** Lambda concurrent executions, shared by every function in the region. */
+  /** Lambda concurrent executions, shared by every function in the region (new accounts may start at 10). */
   lambdaConcurrency: 1000,
   /** What Lambda keeps unreserved: reserved concurrency can take at most the rest. */
   lambdaMinimumUnreserved: 100,
@@ -25,7 +26,8 @@ export const ACCOUNT_DEFAULTS = {
 export interface PushCapacity {
   pushRateLimit: number;
   pushBurstLimit: number;
-  pushReservedConcurrency: number;
+  /** undefined: no reservation (the default). */
+  pushReservedConcurrency: number | undefined;
 }
 
 export interface CapacityWarning {
@@ -34,30 +36,35 @@ export interface CapacityWarning {
   message: string;
 }
 
-/** What the stack warns about: limits that do not fit each other or the account's default quotas. */
+/** The Lambda concurrency quota an account needs before it can deploy a reservation of `reserved`. */
+export function quotaNeededFor(reserved: number): number {
+  return reserved + ACCOUNT_DEFAULTS.lambdaMinimumUnreserved;
+}
+
+/** What the stack warns about: a reservation (it needs a large enough quota), and limits that do not fit. */
 export function pushCapacityWarnings(capacity: PushCapacity): CapacityWarning[] {
   const warnings: CapacityWarning[] = [];
-  const { pushRateLimit, pushBurstLimit, pushReservedConcurrency } = capacity;
-  const needed = Math.ceil(pushRateLimit * PLANNED_PUSH_ANSWER_SECONDS);
-  if (pushReservedConcurrency < needed) {
+  const { pushRateLimit, pushBurstLimit, pushReservedConcurrency: reserved } = capacity;
+  if (reserved !== undefined) {
     warnings.push({
-      id: 'catchpoint-bridge:pushConcurrencyBelowRate',
+      id: 'catchpoint-bridge:pushReservedConcurrency',
       message:
-        `pushReservedConcurrency (${pushReservedConcurrency}) is below pushRateLimit × ` +
-        `${PLANNED_PUSH_ANSWER_SECONDS} s (${needed}): pushes the stage admits can be throttled by Lambda, and ` +
-        'API Gateway answers those 500, not 429. See docs/capacity.md.',
+        `pushReservedConcurrency (${reserved}): the deploy fails unless the account's Lambda concurrency quota ` +
+        `is at least ${quotaNeededFor(reserved)} (the reservation + the ` +
+        `${ACCOUNT_DEFAULTS.lambdaMinimumUnreserved} Lambda keeps unreserved), plus whatever else the account ` +
+        'reserves. New accounts often have 10. Check first: aws lambda get-account-settings. ' +
+        'See docs/capacity.md.',
     });
-  }
-  const reservable = ACCOUNT_DEFAULTS.lambdaConcurrency - ACCOUNT_DEFAULTS.lambdaMinimumUnreserved;
-  if (pushReservedConcurrency + REPLAY_RESERVED_CONCURRENCY > reservable) {
-    warnings.push({
-      id: 'catchpoint-bridge:pushConcurrencyAboveAccountDefault',
-      message:
-        `pushReservedConcurrency (${pushReservedConcurrency}) and the replay's ` +
-        `${REPLAY_RESERVED_CONCURRENCY} exceed the ${reservable} that ` +
-        `an account with the default ${ACCOUNT_DEFAULTS.lambdaConcurrency} concurrent executions can reserve: ` +
-        'the deploy fails unless the account quota was raised. See docs/capacity.md.',
-    });
+    const needed = Math.ceil(pushRateLimit * PLANNED_PUSH_ANSWER_SECONDS);
+    if (reserved < needed) {
+      warnings.push({
+        id: 'catchpoint-bridge:pushConcurrencyBelowRate',
+        message:
+          `pushReservedConcurrency (${reserved}) is below pushRateLimit × ` +
+          `${PLANNED_PUSH_ANSWER_SECONDS} s (${needed}): pushes the stage admits can be throttled by Lambda, ` +
+          'and API Gateway answers those 500, not 429. See docs/capacity.md.',
+      });
+    }
   }
   if (pushRateLimit > ACCOUNT_DEFAULTS.apiRateLimit || pushBurstLimit > ACCOUNT_DEFAULTS.apiBurstLimit) {
     warnings.push({

@@ -1,7 +1,8 @@
 // The spool replay: every minute, in the VPC, the replay function sends what the push function spooled on to
-// OpenTSDB. A missed or failed run is simply the next minute's work, so there are no retries. Its reserved
-// concurrency of 1 keeps two drains from ever racing: a schedule that fires while one still runs is throttled
-// (and retried by Lambda within the event's minute), never run beside it.
+// OpenTSDB. A missed or failed run is simply the next minute's work, so there are no retries. It reserves no
+// concurrency (a reservation fails the deploy on an account with a small quota): two drains may overlap, and
+// replay is safe to run beside itself (a run's delete names the exact item read; a run sent twice is the
+// same bytes).
 import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -10,7 +11,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BridgeFunction, type FunctionNetwork } from './bridge-function.js';
 
-/** Shorter than the one-minute schedule: a drain ends before the next schedule fires (concurrency 1 would throttle it). */
+/** Shorter than the one-minute schedule: a drain normally ends before the next one starts. */
 export const REPLAY_TIMEOUT = Duration.seconds(50);
 
 export interface SpoolReplayProps {
@@ -21,9 +22,6 @@ export interface SpoolReplayProps {
   openTsdbSync: boolean;
   logRetention: logs.RetentionDays;
 }
-
-/** One drain at a time. */
-export const REPLAY_RESERVED_CONCURRENCY = 1;
 
 /**
  * Replay's rights on the spool table: Query (each shard, oldest first) and the writes of draining and
@@ -45,7 +43,6 @@ export class SpoolReplay extends Construct {
       memorySize: 512,
       logRetention: props.logRetention,
       network: props.network,
-      reservedConcurrency: REPLAY_RESERVED_CONCURRENCY,
       environment: {
         OPENTSDB_URL: props.openTsdbUrl,
         ...(props.openTsdbSync ? {} : { OPENTSDB_SYNC: 'false' }),

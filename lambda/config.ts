@@ -218,3 +218,36 @@ export function readReplayConfig(env: Env): ReplayConfig {
     openTsdbSync: booleanFlag(env, 'OPENTSDB_SYNC', true),
   };
 }
+
+/** The scheduled gap repair (lambda/backfill.ts): Catchpoint's failed webhook deliveries → the spool. */
+export interface GapRepairConfig extends CatchpointApiSettings {
+  nodesTable: string;
+  spoolTable: string;
+  /** SSM SecureString holding {"apiKey"} (the raw-data API is v2 only). */
+  credentialsParameter: string;
+  /** The push function's METRIC_SETS and METRIC_NAMING: a repaired run gives exactly the points a push would. */
+  metrics: MetricOptions;
+  /** Length of the window of run times each invocation asks for (BACKFILL_WINDOW_MINUTES). */
+  windowMinutes: number;
+  /** How long before the scheduled time the window ends (BACKFILL_SETTLE_MINUTES): Catchpoint's hour of retries and a margin. */
+  settleMinutes: number;
+}
+
+/** Catchpoint retries a webhook for about an hour (spec §1); the window ends this long before each run. */
+export const DEFAULT_BACKFILL_SETTLE_MINUTES = 75;
+
+export function readGapRepairConfig(env: Env): GapRepairConfig {
+  return {
+    nodesTable: required(env, 'NODES_TABLE', 'name the DynamoDB table of Catchpoint nodes'),
+    spoolTable: required(env, 'SPOOL_TABLE', 'name the DynamoDB spool table'),
+    credentialsParameter: required(
+      env,
+      'CATCHPOINT_CREDENTIALS_PARAMETER',
+      'name the SSM SecureString parameter with the Catchpoint API credentials',
+    ),
+    metrics: { sets: parseMetricSets(env.METRIC_SETS), naming: parseMetricNaming(env.METRIC_NAMING) },
+    windowMinutes: positiveInt(env, 'BACKFILL_WINDOW_MINUTES', 75),
+    settleMinutes: positiveInt(env, 'BACKFILL_SETTLE_MINUTES', DEFAULT_BACKFILL_SETTLE_MINUTES),
+    ...readCatchpointApiSettings(env),
+  };
+}

@@ -298,8 +298,8 @@ async function measureBundles(runs: number): Promise<BundleFigures[]> {
 /**
  * What a push costs at each memory size. Lambda gives CPU in proportion to memory, and bills memory × the
  * whole answer time, which with `sync` is mostly the wait for OpenTSDB's flush: a put is answered once its
- * points are stored, and a TSD stores what it buffered every tsd.storage.flush_interval (1 s by default),
- * so a push waits 0–1 s for it, 0.5 s on average. That wait is stated, not measured here.
+ * points are stored, and the TSD's HBase client sends what it buffered every hbase.rpcs.buffered_flush_interval
+ * (1,000 ms by default), so a push waits 0–1 s for it, 0.5 s on average. That wait is stated, not measured here.
  */
 const OPENTSDB_SYNC_WAIT_MS = 500;
 const MEMORY_SIZES_MB = [128, 192, 256, 512, 1024];
@@ -312,7 +312,7 @@ function printMemorySizes(rows: PushFigures[], memory: { peakMb: number; node: s
       `(Lambda's "Max Memory Used"). Per push of ${web.fixture}: its CPU ` +
       `time (${fixed(web.bridgeUs, 0)} µs at a whole core) at each size's CPU share (a vCPU at ` +
       `${LAMBDA_MB_PER_VCPU} MB), plus an OpenTSDB sync wait of ${OPENTSDB_SYNC_WAIT_MS} ms (stated: half ` +
-      'of its 1 s flush interval); duration billed at arm64 prices.\n',
+      'of the default 1 s hbase.rpcs.buffered_flush_interval); duration billed at arm64 prices.\n',
   );
   console.log(
     table(
@@ -345,7 +345,7 @@ the same process; size and cold import time of each function's bundle; next to t
   --pushes N      measured pushes per fixture, 1–100000 (default 2000)
   --warmup N      warm-up pushes per fixture before measuring, 1–100000 (default 500)
   --imports N     fresh node processes per bundle for the import time, 1–50 (default 7)
-  --fixture NAME  measure only this push fixture (repeatable; default: every one in dev/fixtures)
+  --fixture NAME  measure only this push fixture (repeatable; default: every one in test/fixtures/push)
   --skip-cpu      no CPU measurement
   --skip-bundles  no bundle sizes and import times
   --cpu-prof DIR  write a V8 CPU profile of the push function's process into DIR (node --cpu-prof)

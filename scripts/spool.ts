@@ -17,8 +17,8 @@ import type { SpooledRun } from '../lambda/spool/spooled-run.js';
 const USAGE = `usage: npm run spool -- <command> (--table NAME | --local) [options]
 
 Commands:
-  list                      the parked runs: run key, age, attempts, reason; and how many runs wait
-                            in the drain order
+  list                      the parked runs: run key, age, attempts, reason; how many runs wait in
+                            the drain order, and the oldest of them: run key, age, attempts
   retry (RUN... | --all)    put parked runs back into the drain order; the next replay sends them
   drop (RUN... | --all)     delete parked runs for good (asks first; --yes does not)
 
@@ -178,13 +178,28 @@ function openTarget(
 }
 
 async function list(spool: DynamoSpool, io: CliIo, ids: boolean): Promise<void> {
-  const [parked, stats] = await Promise.all([spool.parked(), spool.queueStats()]);
+  const [parked, stats, oldest] = await Promise.all([
+    spool.parked(),
+    spool.queueStats(),
+    spool.oldestQueued(),
+  ]);
   const now = io.now();
+  // Two reads, not one snapshot: a replay may empty the drain order between them.
   const queued =
-    stats.depth === 0
+    stats.depth === 0 && oldest === undefined
       ? 'the drain order is empty'
-      : `${stats.depthIsLowerBound ? 'more than ' : ''}${stats.depth} run(s) wait in the drain order, the oldest queued ${age(now, stats.oldestQueuedAtMs ?? now)} ago`;
+      : `${stats.depthIsLowerBound ? 'more than ' : ''}${Math.max(stats.depth, oldest ? 1 : 0)} run(s) wait in the drain order`;
   io.out(`${parked.length} parked run(s); ${queued}.`);
+  if (oldest !== undefined) {
+    const attempts = `${oldest.attempts} attempt${oldest.attempts === 1 ? '' : 's'}`;
+    const details = [
+      `queued ${age(now, oldest.queuedAtMs)} ago`,
+      `spooled ${age(now, oldest.spooledAtMs)} ago`,
+      oldest.lastError === undefined ? attempts : `${attempts}, last failure: ${oldest.lastError}`,
+      ...(ids ? [`id ${oldest.key.entry}`] : []),
+    ];
+    io.out(`oldest queued (sent next): ${oldest.runKey}, ${details.join(', ')}`);
+  }
   if (parked.length === 0) return;
   const header = ['run key', 'spooled', 'parked', 'attempts', 'points', 'reason'];
   const rows = parked.map((run) => {

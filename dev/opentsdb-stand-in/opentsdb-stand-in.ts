@@ -1,6 +1,6 @@
 /**
  * A strict OpenTSDB 2.4 stand-in for tests: a real HTTP server on 127.0.0.1 that answers `POST /api/put`
- * and `/api/uid/assign` the way a TSD does (see /work/shared/spec/opentsdb.md) and records every rule a
+ * and `/api/uid/assign` the way a TSD does (and `GET /api/query`, for what the backfill asks: query-rpc.ts) (see /work/shared/spec/opentsdb.md) and records every rule a
  * client breaks, including the ones VictoriaMetrics silently forgives (8192-byte bodies, `Expect`,
  * chunked uploads, illegal characters, more than 8 tags, unknown metrics, re-written points whose value
  * text differs).

@@ -13,6 +13,7 @@ import { OPENTSDB_MAX_BODY_BYTES, OPENTSDB_MAX_TAGS } from './limits.js';
 import { OpenTsdbMessages } from './messages.js';
 import { PointStore } from './point-store.js';
 import { answerPut, type TsdState } from './put-rules.js';
+import { answerQuery } from './query-rpc.js';
 import {
   errorReply,
   htmlBadRequest,
@@ -314,6 +315,9 @@ export class OpenTsdbServer implements OpenTsdbStandIn {
         return;
       case '/api/uid/assign':
         this.send(res, record, answerAssign(request, this.tsd.uids));
+        return;
+      case '/api/query':
+        this.send(res, record, answerQuery(request, this.tsd));
         return;
       default:
         this.violation(record, `unknown endpoint ${url.pathname}`);

@@ -59,6 +59,10 @@ export interface HttpOptions {
    * what the run needs after the fetch); undefined = no deadline. Asked before every attempt.
    */
   deadline?: () => number | undefined;
+  /** Awaited before every attempt, retries included, after the throttle: a rate limiter's turn (backfill). */
+  pace?: () => Promise<void>;
+  /** Told the status and headers of every answer, e.g. to read `X-Rate-Limit-*`. */
+  onHeaders?: (status: number, headers: Headers) => void;
 }
 
 export interface RetryNotice {
@@ -123,6 +127,8 @@ export class CatchpointHttp {
   private readonly random: () => number;
   private readonly onRetry: ((retry: RetryNotice) => void) | undefined;
   private readonly deadline: (() => number | undefined) | undefined;
+  private readonly pace: (() => Promise<void>) | undefined;
+  private readonly onHeaders: ((status: number, headers: Headers) => void) | undefined;
   private nextStartMs = 0;
 
   constructor(options: HttpOptions) {
@@ -140,6 +146,8 @@ export class CatchpointHttp {
     this.random = options.random ?? Math.random;
     this.onRetry = options.onRetry;
     this.deadline = options.deadline;
+    this.pace = options.pace;
+    this.onHeaders = options.onHeaders;
   }
 
   /** Sends the request, retrying 429, 5xx, timeouts and network failures; any other answer is returned. */
@@ -147,8 +155,9 @@ export class CatchpointHttp {
     const what = `${request.method} ${request.path}`;
     for (let attempt = 1; ; attempt++) {
       await this.throttle();
+      await this.pace?.();
       const timeoutMs = this.attemptTimeout(what, attempt);
-      let answer: CatchpointAnswer & { retryAfter: string | null };
+      let answer: CatchpointAnswer & { retryAfter: string | null; rateLimitReset: string | null };
       try {
         answer = await this.attempt(request, timeoutMs);
       } catch (error) {
@@ -170,7 +179,9 @@ export class CatchpointHttp {
       if (!RETRIABLE(answer.status)) return { status: answer.status, json: answer.json, text: answer.text };
 
       const reason = `${answer.status}${messageSuffix(answer)}`;
-      const retryAfterMs = parseRetryAfter(answer.retryAfter, this.now());
+      const retryAfterMs =
+        parseRetryAfter(answer.retryAfter, this.now()) ??
+        (answer.status === 429 ? parseRateLimitReset(answer.rateLimitReset, this.now()) : undefined);
       if (retryAfterMs !== undefined && retryAfterMs > this.maxRetryAfterMs) {
         throw new CatchpointApiError(
           `Catchpoint ${what} answered ${reason}; it asks to retry after ${Math.ceil(retryAfterMs / 1000)} s, ` +
@@ -194,7 +205,7 @@ export class CatchpointHttp {
   private async attempt(
     request: HttpRequest,
     timeoutMs: number,
-  ): Promise<CatchpointAnswer & { retryAfter: string | null }> {
+  ): Promise<CatchpointAnswer & { retryAfter: string | null; rateLimitReset: string | null }> {
     const response = await this.fetchFn(`${this.baseUrl}${request.path}`, {
       method: request.method,
       headers: { accept: 'application/json', ...request.headers },
@@ -202,11 +213,13 @@ export class CatchpointHttp {
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await this.readBody(request, response);
+    this.onHeaders?.(response.status, response.headers);
     return {
       status: response.status,
       json: parseJson(text),
       text,
       retryAfter: response.headers.get('retry-after'),
+      rateLimitReset: response.headers.get('x-rate-limit-reset'),
     };
   }
 
@@ -295,6 +308,24 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
   if (value === null || value === undefined || value.trim() === '') return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+/**
+ * `X-Rate-Limit-Reset` in milliseconds from now. Catchpoint documents the header but not its unit: a small
+ * number is read as seconds to wait, an epoch in seconds or milliseconds as that instant, else an HTTP date.
+ * Undefined when absent or unreadable.
+ */
+export function parseRateLimitReset(value: string | null | undefined, nowMs: number): number | undefined {
+  const trimmed = value?.trim();
+  if (!trimmed) return undefined;
+  if (/^\d+(?:\.\d+)?$/.test(trimmed)) {
+    const n = Number(trimmed);
+    if (n >= 1e12) return Math.max(0, Math.ceil(n - nowMs));
+    if (n >= 1e9) return Math.max(0, Math.ceil(n * 1000 - nowMs));
+    return Math.ceil(n * 1000);
+  }
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

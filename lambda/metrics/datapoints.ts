@@ -14,7 +14,7 @@ import type { NodeDimensions } from './node-dimensions.js';
 import { cleanTagValue } from './tag-value.js';
 
 /**
- * One test run → its datapoints, exactly as spec/metrics.md says. Pure: the same run and node always give
+ * One test run → its datapoints, exactly as docs/metrics.md says. Pure: the same run and node always give
  * the same points in the same order.
  */
 export function toDatapoints(

@@ -250,7 +250,7 @@ const CONTINENTS: Readonly<Record<string, string>> = {
 };
 
 /**
- * The continent under one of the seven names the metrics use (spec/metrics.md), whatever spelling the API
+ * The continent under one of the seven names the metrics use (docs/metrics.md), whatever spelling the API
  * used ("NorthAmerica", "north_america", "Australia/Oceania"); undefined when it is not a continent.
  */
 export function canonicalContinent(name: string | undefined): string | undefined {

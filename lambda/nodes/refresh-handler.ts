@@ -1,7 +1,8 @@
 // The refresh function's factory (EventBridge schedule → Catchpoint node list → nodes table). It reads the
 // Catchpoint credentials from an SSM SecureString once and keeps them (and the v1 token) across
-// invocations. A failed run writes nothing, logs why, counts RefreshFailures and fails the invocation, and
-// it does so before the Lambda's timeout: every wait of the run (SSM, Catchpoint, DynamoDB) ends by then.
+// invocations. A failed run writes nothing (but the stamps of the nodes a refused answer lists), logs why,
+// counts RefreshFailures and fails the invocation, and it does so before the Lambda's timeout: every wait of
+// the run (SSM, Catchpoint, DynamoDB) ends by then.
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { ScheduledEvent } from 'aws-lambda';
 import { loadCredentials } from '../aws/ssm-credentials.js';
@@ -117,6 +118,9 @@ export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
       ) {
         client = undefined;
       }
+      // A refused answer still re-stamps the nodes it lists: those are writes too.
+      if (error instanceof RefreshError && error.details.stamped)
+        metrics.addMetric(MetricName.NodesWritten, MetricUnit.Count, error.details.stamped);
       metrics.addMetric(MetricName.RefreshFailures, MetricUnit.Count, 1);
       logger.error(REFRESH_FAILED, failureAttributes(error));
       throw reported(error);

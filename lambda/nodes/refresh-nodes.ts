@@ -1,8 +1,9 @@
 // One refresh of the nodes table: fetch the whole node list, check it is believable against the largest
 // list of the last week, then upsert every node with fresh stamps. Nothing is ever deleted (stale nodes
-// expire through the table's TTL), nothing is written unless the whole list arrived and passed the checks,
-// and no attribute the table knows is blanked out by an answer that does not tell it (an empty Enterprise
-// list, API v2 after v1, a placeholder such as `N/A`).
+// expire through the table's TTL), nothing is written unless the whole list arrived, and no attribute the
+// table knows is blanked out by an answer that does not tell it (an empty Enterprise list, API v2 after v1,
+// a placeholder such as `N/A`). An answer too small to believe adds, changes and remembers nothing, but the
+// nodes it does list are re-stamped: a node Catchpoint lists never expires while it lists it.
 
 import { callFailure } from '../aws/call-failure.js';
 import type { NodeListSource } from '../catchpoint-api/api-client.js';
@@ -10,12 +11,14 @@ import { errorText } from '../shared/error-text.js';
 import { type CountSample, PEAK_WINDOW_MS, peakSample, withSample } from './node-count-peak.js';
 import { isExpired, type NodeRecord } from './node-record.js';
 import type { StoredNodes } from './node-table.js';
-import { normaliseNodeList, recordStamp } from './normalise-node.js';
+import { normaliseNodeList, type RecordStamp, recordStamp } from './normalise-node.js';
 
 /** What the refresh needs of the nodes table (NodeTable provides it). */
 export interface NodeStore {
   /** The node records and the counts the refresh remembered, in one read. */
   readNodes(signal?: AbortSignal): Promise<StoredNodes>;
+  /** Records only, the remembered counts left as they are (a refused answer's re-stamped nodes). */
+  putMany(records: readonly NodeRecord[], signal?: AbortSignal): Promise<void>;
   /** The remembered counts, then the records. */
   writeNodes(
     records: readonly NodeRecord[],
@@ -73,12 +76,19 @@ export type RefreshFailureReason =
   | 'table-read-failed'
   | 'write-failed';
 
+/** What a failed run got to: the counts of RefreshResult it knew, and what it wrote all the same. */
+export type RefreshFailureDetails = Partial<Omit<RefreshResult, 'durationMs'>> & {
+  durationMs: number;
+  /** `too-few-nodes`: the nodes of the refused answer whose records were re-stamped (0 if that failed). */
+  stamped?: number;
+};
+
 export class RefreshError extends Error {
   override name = 'RefreshError';
   constructor(
     message: string,
     readonly reason: RefreshFailureReason,
-    readonly details: Partial<Omit<RefreshResult, 'durationMs'>> & { durationMs: number },
+    readonly details: RefreshFailureDetails,
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -168,11 +178,12 @@ export async function refreshNodes(options: RefreshOptions): Promise<RefreshResu
       ? `an answer of ${weekPeak.count} on ${new Date(weekPeak.seenAtMs).toISOString()} is the most in the last ` +
         `${PEAK_WINDOW_MS / 86_400_000} days`
       : `the table holds ${live.length} live ones`;
+    const { stamped, outcome } = await restampListed(options.store, existing, records, stamp, signal);
     throw new RefreshError(
       `Catchpoint returned ${records.length} usable nodes but ${against} ` +
-        `(fewer than ${Math.round(minShare * 100)}%): suspecting a partial answer, the table was left as it was`,
+        `(fewer than ${Math.round(minShare * 100)}%): suspecting a partial answer, ${outcome}`,
       'too-few-nodes',
-      { ...counts, durationMs: elapsed() },
+      { ...counts, stamped, durationMs: elapsed() },
     );
   }
 
@@ -204,4 +215,38 @@ export async function refreshNodes(options: RefreshOptions): Promise<RefreshResu
     );
   }
   return { ...counts, written: toWrite.length, unchanged, added, durationMs: elapsed() };
+}
+
+/**
+ * A refused answer is suspected of leaving nodes out, not of misdescribing the ones it lists: those exist,
+ * so their records stay live. Each is re-written as the table holds it, with the run's stamps; the answer
+ * adds no node and changes no attribute, and the nodes it leaves out keep the expiry they had. Expired
+ * records of listed nodes count too (DynamoDB's TTL deletes lazily): the node is listed again.
+ */
+async function restampListed(
+  store: NodeStore,
+  existing: readonly NodeRecord[],
+  listed: readonly NodeRecord[],
+  stamp: RecordStamp,
+  signal: AbortSignal | undefined,
+): Promise<{ stamped: number; outcome: string }> {
+  const ids = new Set(listed.map((record) => record.nodeId));
+  const restamped = existing
+    .filter((record) => ids.has(record.nodeId))
+    .map((record) => ({ ...record, ...stamp }));
+  const unknown = listed.length - restamped.length;
+  const untouched = `nothing was added, changed or remembered${unknown > 0 ? ` (${unknown} it lists are not in the table)` : ''}`;
+  if (restamped.length === 0) return { stamped: 0, outcome: `the table was left as it was: ${untouched}` };
+  try {
+    await store.putMany(restamped, signal);
+  } catch (error) {
+    return {
+      stamped: 0,
+      outcome: `re-stamping the ${restamped.length} known nodes it lists failed (${callFailure(error, signal)}); ${untouched}`,
+    };
+  }
+  return {
+    stamped: restamped.length,
+    outcome: `the ${restamped.length} known nodes it lists were re-stamped to stay live; ${untouched}`,
+  };
 }

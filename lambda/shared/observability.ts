@@ -8,7 +8,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
  */
 export const METRICS_NAMESPACE = 'CatchpointBridge';
 
-export type ServiceName = 'push' | 'refresh' | 'replay';
+export type ServiceName = 'push' | 'refresh' | 'replay' | 'backfill';
 
 /** Names of the custom metrics; the CDK stack imports these so alarms and code cannot drift apart. */
 export const MetricName = {
@@ -37,6 +37,16 @@ export const MetricName = {
    * function. Published by the stack's metric filter on the API access log (no dimension), not by a function.
    */
   PushesThrottled: 'PushesThrottled',
+  /** Gap repair (service backfill): runs whose webhook failed, put into the spool this run. */
+  RunsBackfilled: 'RunsBackfilled',
+  /** Gap repair: runs Catchpoint answered that were not spooled (the same run twice in one answer). */
+  RunsBackfillSkipped: 'RunsBackfillSkipped',
+  DatapointsBackfilled: 'DatapointsBackfilled',
+  /** Gap repair: Catchpoint metric names no rule maps, each time one is seen (never guessed). */
+  UnmappedMetricNames: 'UnmappedMetricNames',
+  CatchpointRequests: 'CatchpointRequests',
+  /** Gap repair runs that failed (nothing of theirs half-written: each spooled run is whole). */
+  BackfillFailures: 'BackfillFailures',
 } as const;
 
 export { MetricUnit };

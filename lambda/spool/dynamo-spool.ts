@@ -288,6 +288,17 @@ export class DynamoSpool implements Spool, SpoolStore {
     };
   }
 
+  /** The run replay sends next (the oldest queued), or undefined: one item read per shard, in parallel. */
+  async oldestQueued(signal?: AbortSignal): Promise<SpooledRun | undefined> {
+    shareSignal(signal);
+    const firsts = await Promise.all(
+      this.shards.map(async (shard) => (await this.readPage(shard, undefined, 1, signal)).runs[0]),
+    );
+    return firsts
+      .filter((run): run is SpooledRun => run !== undefined)
+      .sort((a, b) => compareEntries(a.key.entry, b.key.entry))[0];
+  }
+
   /** Runs in the parked partition (at least this many when it is beyond PARKED_COUNT_PAGES pages). */
   async parkedCount(signal?: AbortSignal): Promise<number> {
     let count = 0;

@@ -1,5 +1,5 @@
 /**
- * The `error` tag of a failed run, from a small fixed vocabulary (spec/metrics.md): every value becomes a
+ * The `error` tag of a failed run, from a small fixed vocabulary (docs/metrics.md): every value becomes a
  * UID in OpenTSDB for good, so a sender must never be able to mint new ones through free text.
  */
 

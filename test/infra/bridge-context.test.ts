@@ -54,7 +54,8 @@ describe('parseBridgeContext', () => {
     assert.equal(ctx.nodeTtlDays, undefined);
     assert.equal(ctx.pushRateLimit, 500);
     assert.equal(ctx.pushBurstLimit, 2000);
-    assert.equal(ctx.pushReservedConcurrency, 500);
+    // No reservation unless asked for: a new account (a quota of 10) could not deploy one.
+    assert.equal(ctx.pushReservedConcurrency, undefined);
     assert.equal(ctx.openTsdbSync, true);
   });
 

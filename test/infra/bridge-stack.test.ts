@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { CONTEXT_DEFAULTS, EXAMPLE_PUSH_TOKEN_HASH } from '../../infra/bridge-context.js';
@@ -6,17 +7,51 @@ import { ALARM_THRESHOLDS } from '../../infra/bridge-monitoring.js';
 import { readPushConfig, readRefreshConfig, readReplayConfig } from '../../lambda/config.js';
 import { DEFAULT_WRITE_BUDGET_MS, PUSH_TIMEOUT_SECONDS } from '../../lambda/push/push-limits.js';
 import { METRICS_NAMESPACE, MetricName } from '../../lambda/shared/observability.js';
-import { cdkJsonContext, deployedEnvironment, resourceByPrefix, synthBridge } from './synth-bridge.js';
+import {
+  cdkJsonContext,
+  deployedEnvironment,
+  PROJECT_ROOT,
+  resourceByPrefix,
+  synthBridge,
+} from './synth-bridge.js';
 
 type Json = Record<string, unknown>;
 
 // One synth with README's example context, one with every optional key set; bundles are cached in between.
 const example = synthBridge();
 const t = example.template;
+const MULTI_REGION_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0a1b2c3d11112222333344445555aaaa';
+const customSynth = synthBridge({
+  vpcId: 'vpc-0aaaaaaaaaaaaaaaa',
+  subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
+  openTsdbUrl: 'https://opentsdb.example.internal/',
+  openTsdbSecurityGroupId: 'sg-0bbbbbbbbbbbbbbbb',
+  pushTokenHashes: `${'a'.repeat(64)},${'B'.repeat(64)}`,
+  createDynamoDbEndpoint: 'false',
+  routeTableIds: undefined,
+  dynamoDbPrefixListId: 'pl-02cd2c6b',
+  refreshSchedule: 'cron(15 * * * ? *)',
+  metricSets: 'core,bytes',
+  metricNaming: 'per-test',
+  catchpointApiUrl: 'https://io.catchpoint.example',
+  catchpointCredentialsKmsKeyArn: MULTI_REGION_KEY_ARN,
+  nodeTtlDays: '3',
+  alarmEmail: 'ops@example.com',
+  logRetentionDays: 90,
+  pushRateLimit: 20,
+  pushBurstLimit: 40,
+  pushReservedConcurrency: '10',
+  openTsdbSync: 'false',
+  pushSystemLogLevel: 'info',
+  pushMemorySize: '192',
+  // The opt-in scheduled gap repair, with its function, queue and four alarms.
+  backfillSchedule: 'rate(1 hour)',
+});
 const push = resourceByPrefix(t, 'AWS::Lambda::Function', 'PushApiFunction');
 const refresh = resourceByPrefix(t, 'AWS::Lambda::Function', 'NodeRefreshFunction');
 const replay = resourceByPrefix(t, 'AWS::Lambda::Function', 'SpoolReplayFunction');
 const bridgeFunctions = { push, refresh, replay };
+const custom = customSynth.template;
 const sgId = resourceByPrefix(t, 'AWS::EC2::SecurityGroup', 'NetworkFunctionSecurityGroup').id;
 
 function props(resource: { resource: Json }): Json {
@@ -109,15 +144,14 @@ describe('functions', () => {
     assert.equal(props(refresh).VpcConfig, undefined);
   });
 
-  it('reserves the push function its planned concurrency and replay exactly one; refresh shares the pool', () => {
-    assert.equal(props(push).ReservedConcurrentExecutions, CONTEXT_DEFAULTS.pushReservedConcurrency);
-    assert.equal(props(push).ReservedConcurrentExecutions, 500);
+  it("reserves no concurrency anywhere by default: a new account's quota of 10 can deploy it", () => {
+    // Any reservation fails a deploy whose account cannot keep 100 unreserved beside it.
+    for (const [id, fn] of Object.entries(t.findResources('AWS::Lambda::Function'))) {
+      assert.equal(fn.Properties.ReservedConcurrentExecutions, undefined, id);
+    }
     // Chosen by measurement (docs/cost.md): a push mostly waits for OpenTSDB, billed by memory × time.
     assert.equal(props(push).MemorySize, 256);
     assert.equal(CONTEXT_DEFAULTS.pushMemorySize, 256);
-    // Two drains never race: a schedule firing while one runs is throttled, not run beside it.
-    assert.equal(props(replay).ReservedConcurrentExecutions, 1);
-    assert.equal(props(refresh).ReservedConcurrentExecutions, undefined);
   });
 
   it('leaves OPENTSDB_SYNC unset by default (the functions then write with sync)', () => {
@@ -431,9 +465,31 @@ describe('operations', () => {
       assert.equal(throttles?.Threshold, 1);
       assert.equal(throttles?.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
     }
-    // Replay's reserved concurrency of 1 throttles an overlapping schedule on purpose: no alarm on that.
+    // A throttled replay schedule is retried within its minute; a replay that cannot run shows as SpoolOldestAge.
     assert.equal(lambdaAlarms('Throttles', replay).length, 0);
-    assert.equal(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible').length, 1);
+  });
+
+  it('alarms on each new dead letter of the refresh, not on what the queue still holds', () => {
+    const queue = resourceByPrefix(t, 'AWS::SQS::Queue', 'NodeRefreshDeadLetterQueue').id;
+    const onQueue = alarms.filter((a) => JSON.stringify(a.Dimensions ?? '').includes(`"${queue}"`));
+    assert.equal(onQueue.length, 1);
+    const alarm = onQueue[0]!;
+    // Messages stay 14 days: an alarm on the messages visible stays in ALARM and hides a second failure.
+    assert.equal(alarm.Namespace, 'AWS/SQS');
+    assert.equal(alarm.MetricName, 'NumberOfMessagesSent');
+    assert.equal(alarm.Statistic, 'Sum');
+    assert.equal(alarm.Period, 300);
+    assert.equal(alarm.Threshold, 1);
+    assert.equal(alarm.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+    assert.equal(alarm.TreatMissingData, 'notBreaching');
+    // Nor on the gap repair's queue, when the backfill schedule is on.
+    for (const template of [t, custom]) {
+      const all = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      assert.equal(
+        all.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible').length,
+        0,
+      );
+    }
   });
 
   it('alarms on datapoints OpenTSDB refused for good, from push and from replay (> 0 in 5 minutes)', () => {
@@ -452,7 +508,10 @@ describe('operations', () => {
     assert.equal(alarm.Statistic, 'Maximum');
     assert.equal(alarm.Threshold, 0);
     assert.equal(alarm.ComparisonOperator, 'GreaterThanThreshold');
-    assert.match(String(alarm.AlarmDescription), /npm run spool -- list/);
+    // The whole command, with the table's name: `npm run spool -- list` alone exits 2.
+    const spoolTable = resourceByPrefix(t, 'AWS::DynamoDB::Table', 'ShardedSpoolTable').id;
+    const description = JSON.stringify(alarm.AlarmDescription);
+    assert.ok(description.includes(`npm run spool -- list --table ",{"Ref":"${spoolTable}"}`), description);
   });
 
   it('counts pushes from unknown nodes with a metric filter on the push log (the line says unknownNode 1)', () => {
@@ -520,12 +579,45 @@ describe('operations', () => {
     });
   });
 
+  it('has a runbook entry in docs/operations.md for each alarm, by name, and none for an alarm it lacks', () => {
+    const page = readFileSync(new URL('docs/operations.md', PROJECT_ROOT), 'utf8');
+    const section = page.slice(
+      page.indexOf('\n## Alarms\n'),
+      page.indexOf('\n## ', page.indexOf('\n## Alarms\n') + 1),
+    );
+    const entries = [...section.matchAll(/^### `([A-Za-z0-9]+)`$/gm)].map((m) => m[1]!);
+    const alarmNames = (template: typeof t) =>
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => {
+        const name = String(a.Properties.AlarmName);
+        assert.match(name, /^CatchpointBridge-[A-Za-z0-9]+$/);
+        return name.slice('CatchpointBridge-'.length);
+      });
+    // The example's alarms, and those every optional key adds (the scheduled gap repair's four).
+    const names = [...new Set([...alarmNames(t), ...alarmNames(custom)])].sort();
+    assert.ok(
+      names.includes('BackfillDeadLetters'),
+      'the template with the backfill schedule has its alarms',
+    );
+    assert.deepEqual([...entries].sort(), names);
+    // Each entry says what fired, what to look at and what to do.
+    for (const name of names) {
+      const start = section.indexOf(`### \`${name}\``);
+      const next = section.indexOf('\n### ', start + 1);
+      const entry = section.slice(start, next === -1 ? undefined : next);
+      for (const part of ['**Fired:**', '**Look at:**', '**Do:**'])
+        assert.ok(entry.includes(part), `${name}: ${part}`);
+    }
+    // And the table above them lists the same alarms.
+    const table = [...section.matchAll(/^\| `([A-Za-z0-9]+)` +\|/gm)].map((m) => m[1]!);
+    assert.deepEqual([...table].sort(), names);
+  });
+
   it('sends every alarm and its recovery to the alarm topic', () => {
     assert.equal(alarms.length, 14);
     for (const a of alarms) {
       assert.deepEqual(a.AlarmActions, [{ Ref: topic }], String(a.AlarmName));
       assert.deepEqual(a.OKActions, [{ Ref: topic }], String(a.AlarmName));
-      assert.ok(String(a.AlarmDescription ?? '').length > 30, `${a.AlarmName} says what it means`);
+      assert.ok(JSON.stringify(a.AlarmDescription ?? '').length > 30, `${a.AlarmName} says what it means`);
     }
     t.resourceCountIs('AWS::SNS::Subscription', 0);
   });
@@ -560,16 +652,10 @@ describe('operations', () => {
       assert.ok(widget, title);
       return widget.properties;
     };
-    // The push concurrency graph marks where Lambda starts throttling.
+    // The push concurrency graph; no reservation line, as nothing is reserved by default.
     const concurrency = titled('Push concurrency');
     assert.match(JSON.stringify(concurrency.metrics), /"AWS\/Lambda","ConcurrentExecutions","FunctionName"/);
-    assert.deepEqual((concurrency.annotations as Json).horizontal, [
-      {
-        value: CONTEXT_DEFAULTS.pushReservedConcurrency,
-        label: 'reserved concurrency: throttled above',
-        yAxis: 'left',
-      },
-    ]);
+    assert.equal(concurrency.annotations, undefined);
     const throttled = body.widgets.find((w) => String(w.properties.title).startsWith('Throttled requests'));
     assert.match(String(throttled?.properties.query), /filter status = "429" or integrationStatus = "429"/);
   });
@@ -612,32 +698,6 @@ describe('operations', () => {
 });
 
 describe('with every optional context value set', () => {
-  const MULTI_REGION_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0a1b2c3d11112222333344445555aaaa';
-  const customSynth = synthBridge({
-    vpcId: 'vpc-0aaaaaaaaaaaaaaaa',
-    subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
-    openTsdbUrl: 'https://opentsdb.example.internal/',
-    openTsdbSecurityGroupId: 'sg-0bbbbbbbbbbbbbbbb',
-    pushTokenHashes: `${'a'.repeat(64)},${'B'.repeat(64)}`,
-    createDynamoDbEndpoint: 'false',
-    routeTableIds: undefined,
-    dynamoDbPrefixListId: 'pl-02cd2c6b',
-    refreshSchedule: 'cron(15 * * * ? *)',
-    metricSets: 'core,bytes',
-    metricNaming: 'per-test',
-    catchpointApiUrl: 'https://io.catchpoint.example',
-    catchpointCredentialsKmsKeyArn: MULTI_REGION_KEY_ARN,
-    nodeTtlDays: '3',
-    alarmEmail: 'ops@example.com',
-    logRetentionDays: 90,
-    pushRateLimit: 20,
-    pushBurstLimit: 40,
-    pushReservedConcurrency: '10',
-    openTsdbSync: 'false',
-    pushSystemLogLevel: 'info',
-    pushMemorySize: '192',
-  });
-  const custom = customSynth.template;
   const customPush = resourceByPrefix(custom, 'AWS::Lambda::Function', 'PushApiFunction');
   const customRefresh = resourceByPrefix(custom, 'AWS::Lambda::Function', 'NodeRefreshFunction');
   const customReplay = resourceByPrefix(custom, 'AWS::Lambda::Function', 'SpoolReplayFunction');
@@ -723,14 +783,35 @@ describe('with every optional context value set', () => {
     });
   });
 
-  it("sets the push function's reserved concurrency, and warns that it is below rate × answer time", () => {
+  it("sets the push function's reserved concurrency (and only its), warning of the quota it needs", () => {
     assert.equal(props(customPush).ReservedConcurrentExecutions, 10);
-    assert.equal(props(customReplay).ReservedConcurrentExecutions, 1);
+    assert.equal(props(customReplay).ReservedConcurrentExecutions, undefined);
+    assert.equal(props(customRefresh).ReservedConcurrentExecutions, undefined);
     const annotations = Annotations.fromStack(customSynth.stack);
+    // 10 + the 100 Lambda keeps unreserved: a new account's quota of 10 fails the deploy.
+    annotations.hasWarning(
+      '/CatchpointBridge',
+      Match.stringLikeRegexp(
+        "pushReservedConcurrency \\(10\\): the deploy fails unless the account's Lambda " +
+          'concurrency quota is at least 110',
+      ),
+    );
     annotations.hasWarning(
       '/CatchpointBridge',
       Match.stringLikeRegexp('pushReservedConcurrency \\(10\\) is below pushRateLimit'),
     );
+  });
+
+  it('draws the reservation on the push concurrency graph', () => {
+    const dashboard = resourceByPrefix(custom, 'AWS::CloudWatch::Dashboard', 'MonitoringDashboard');
+    const join = props(dashboard).DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    const text = join['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'REF')).join('');
+    const body = JSON.parse(text) as { widgets: { properties: Json }[] };
+    const concurrency = body.widgets.find((w) => w.properties.title === 'Push concurrency');
+    assert.ok(concurrency, 'Push concurrency');
+    assert.deepEqual((concurrency.properties.annotations as Json).horizontal, [
+      { value: 10, label: 'reserved concurrency: throttled above', yAxis: 'left' },
+    ]);
   });
 
   it('turns sync off on push and replay (OPENTSDB_SYNC=false), and only there', () => {

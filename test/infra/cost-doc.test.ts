@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AWS_PRICES, SECONDS_PER_MONTH } from '../../dev/aws-prices.js';
+import { BACKFILL_MEMORY_MB, BACKFILL_TIMEOUT } from '../../infra/backfill-schedule.js';
 import { CONTEXT_DEFAULTS } from '../../infra/bridge-context.js';
 import { PROJECT_ROOT } from './synth-bridge.js';
 
@@ -67,6 +68,30 @@ describe('docs/cost.md', () => {
     for (const item of items) assert.ok(page.includes(dollars(item)), dollars(item));
     const total = items.reduce((a, b) => a + b, 0);
     assert.ok(page.includes(`**${dollars(total)}**`), `total ${dollars(total)}`);
+  });
+
+  it('says what the opt-in scheduled gap repair adds: its alarms, metrics and one invocation a period', () => {
+    const start = page.indexOf('- **The scheduled gap repair**');
+    assert.ok(start > 0, 'an item for the gap repair');
+    const item = page.slice(start, page.indexOf('\n- ', start + 1)).replace(/\s+/g, ' ');
+    // Its four alarms (test/infra/backfill-schedule.test.ts counts them in the template).
+    assert.ok(item.includes(`4 alarms, ${dollars(4 * AWS_PRICES.alarmPerMonth)} a month`), item);
+    // Every metric the gap-repair handler publishes.
+    const source = readFileSync(new URL('lambda/backfill/gap-repair-handler.ts', PROJECT_ROOT), 'utf8');
+    const metrics = new Set([...source.matchAll(/MetricName\.(\w+)/g)].map((m) => m[1]));
+    assert.ok(item.includes(`up to ${metrics.size} metrics`), `${metrics.size} metrics`);
+    assert.ok(item.includes(dollars(metrics.size * AWS_PRICES.metricPerMonth)));
+    // An hourly schedule: 720 invocations a month, each at most the function's timeout.
+    const runs = SECONDS_PER_MONTH / 3600;
+    const gbSecond = (BACKFILL_MEMORY_MB / 1024) * AWS_PRICES.lambdaArm64PerGbSecond;
+    assert.ok(item.includes(`at ${BACKFILL_MEMORY_MB} MB: with \`rate(1 hour)\`, ${runs} a month`), item);
+    assert.ok(
+      item.includes(`$${((runs * AWS_PRICES.lambdaRequestsPerMillion) / 1e6).toFixed(4)} of requests`),
+    );
+    const timeout = BACKFILL_TIMEOUT.toSeconds();
+    assert.ok(item.includes(`${timeout / 60}-minute timeout`));
+    assert.ok(item.includes(`at most ${dollars(runs * timeout * gbSecond)} of compute`), item);
+    assert.ok(item.includes(`a run of 5 s: ${dollars(runs * 5 * gbSecond)} a month`), item);
   });
 
   it('is linked from README', () => {

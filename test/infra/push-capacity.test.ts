@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CONTEXT_DEFAULTS } from '../../infra/bridge-context.js';
-import {
-  ACCOUNT_DEFAULTS,
-  PLANNED_PUSH_ANSWER_SECONDS,
-  type PushCapacity,
-  pushCapacityWarnings,
-} from '../../infra/push-capacity.js';
+import { type PushCapacity, pushCapacityWarnings, quotaNeededFor } from '../../infra/push-capacity.js';
 
 const DEFAULTS: PushCapacity = {
   pushRateLimit: CONTEXT_DEFAULTS.pushRateLimit,
   pushBurstLimit: CONTEXT_DEFAULTS.pushBurstLimit,
-  pushReservedConcurrency: CONTEXT_DEFAULTS.pushReservedConcurrency,
+  pushReservedConcurrency: undefined,
 };
 
 function idsOf(capacity: PushCapacity): string[] {
@@ -19,39 +14,40 @@ function idsOf(capacity: PushCapacity): string[] {
 }
 
 describe('push capacity', () => {
-  it('reserves the default concurrency as the default rate × the planned answer time', () => {
-    assert.equal(
-      CONTEXT_DEFAULTS.pushReservedConcurrency,
-      CONTEXT_DEFAULTS.pushRateLimit * PLANNED_PUSH_ANSWER_SECONDS,
+  it('reserves nothing by default, so nothing to warn about: a new account (quota 10) can deploy', () => {
+    assert.equal('pushReservedConcurrency' in CONTEXT_DEFAULTS, false);
+    assert.deepEqual(pushCapacityWarnings(DEFAULTS), []);
+  });
+
+  it('warns about any reservation: the quota it needs is the reservation + the 100 Lambda keeps unreserved', () => {
+    assert.equal(quotaNeededFor(500), 600);
+    const warnings = pushCapacityWarnings({ ...DEFAULTS, pushReservedConcurrency: 500 });
+    assert.deepEqual(
+      warnings.map((w) => w.id),
+      ['catchpoint-bridge:pushReservedConcurrency'],
+    );
+    assert.match(warnings[0]!.message, /pushReservedConcurrency \(500\).*at least 600/);
+    assert.match(warnings[0]!.message, /aws lambda get-account-settings/);
+    assert.match(
+      pushCapacityWarnings({ ...DEFAULTS, pushReservedConcurrency: 5 })[0]!.message,
+      /at least 105/,
     );
   });
 
-  it('fits the defaults into an account with default quotas, leaving the other functions a share', () => {
-    assert.deepEqual(pushCapacityWarnings(DEFAULTS), []);
-    const unreserved = ACCOUNT_DEFAULTS.lambdaConcurrency - CONTEXT_DEFAULTS.pushReservedConcurrency - 1;
-    assert.ok(unreserved >= 2 * ACCOUNT_DEFAULTS.lambdaMinimumUnreserved, `${unreserved} left unreserved`);
-  });
-
-  it('warns when the reserved concurrency cannot serve the stage rate at the planned answer time', () => {
+  it('also warns when a reservation cannot serve the stage rate at the planned answer time', () => {
     assert.deepEqual(idsOf({ ...DEFAULTS, pushReservedConcurrency: 499 }), [
+      'catchpoint-bridge:pushReservedConcurrency',
       'catchpoint-bridge:pushConcurrencyBelowRate',
     ]);
-    const [warning] = pushCapacityWarnings({ ...DEFAULTS, pushReservedConcurrency: 499 });
+    const [, warning] = pushCapacityWarnings({ ...DEFAULTS, pushReservedConcurrency: 499 });
     assert.match(
       warning!.message,
       /\(499\) is below pushRateLimit × 1 s \(500\).*answers those 500, not 429/,
     );
   });
 
-  it('warns when the reservation needs a raised account concurrency (900 reservable of 1,000, replay has 1)', () => {
-    assert.deepEqual(idsOf({ pushRateLimit: 899, pushBurstLimit: 2000, pushReservedConcurrency: 899 }), []);
-    assert.deepEqual(idsOf({ pushRateLimit: 900, pushBurstLimit: 2000, pushReservedConcurrency: 900 }), [
-      'catchpoint-bridge:pushConcurrencyAboveAccountDefault',
-    ]);
-  });
-
   it("warns when the stage limits exceed the account's default API Gateway throttle", () => {
-    const big = { pushRateLimit: 800, pushBurstLimit: 5001, pushReservedConcurrency: 800 };
+    const big = { pushRateLimit: 800, pushBurstLimit: 5001, pushReservedConcurrency: undefined };
     assert.deepEqual(idsOf(big), ['catchpoint-bridge:pushLimitsAboveAccountDefault']);
     assert.deepEqual(idsOf({ ...big, pushBurstLimit: 5000 }), []);
   });

@@ -1,7 +1,7 @@
 // The refresh Lambda's handler against a Catchpoint stand-in, an SSM stand-in and real DynamoDB (dynalite).
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import {
@@ -13,13 +13,15 @@ import {
 import { lambdaContext } from '../../dev/lambda-shim.js';
 import type { CatchpointClientOptions } from '../../lambda/catchpoint-api/api-client.js';
 import { HTTP_DEFAULTS } from '../../lambda/catchpoint-api/api-http.js';
-import type { RefreshConfig } from '../../lambda/config.js';
+import { DEFAULT_NODE_TTL_DAYS, type RefreshConfig } from '../../lambda/config.js';
+import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
 import { NodeCache } from '../../lambda/nodes/node-cache.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import { NodeTable, REFRESH_STATE_KEY } from '../../lambda/nodes/node-table.js';
 import { createRefreshHandler, type RefreshHandler } from '../../lambda/nodes/refresh-handler.js';
 import { RefreshError, type RefreshFailureReason } from '../../lambda/nodes/refresh-nodes.js';
 import type { MetricsRecorder } from '../../lambda/shared/observability.js';
+import type { TestResult } from '../../lambda/webhook/test-result.js';
 import { captureLog } from '../support/capture-log.js';
 import {
   type CatchpointStandIn,
@@ -97,7 +99,7 @@ function handler(options: Partial<CatchpointClientOptions> = {}, setup: HandlerS
     nodesTable: table.tableName,
     catchpointApiUrl: catchpoint.url,
     credentialsParameter: PARAMETER,
-    nodeTtlDays: setup.nodeTtlDays ?? 7,
+    nodeTtlDays: setup.nodeTtlDays ?? DEFAULT_NODE_TTL_DAYS,
   };
   const refresh = createRefreshHandler({
     config,
@@ -118,6 +120,12 @@ function handler(options: Partial<CatchpointClientOptions> = {}, setup: HandlerS
   });
   return (event, context = lambdaContext('refresh', 180_000)) => refresh(event, context);
 }
+
+/** The stamps a run at `atMs` gives the records it writes. */
+const stampedAt = (atMs: number, ttlDays = DEFAULT_NODE_TTL_DAYS) => ({
+  updatedAt: new Date(atMs).toISOString(),
+  expiresAt: atMs / 1000 + ttlDays * 86_400,
+});
 
 const snapshot = async (): Promise<NodeRecord[]> =>
   (await table.scanAll()).sort((a, b) => a.nodeId - b.nodeId);
@@ -423,18 +431,6 @@ describe('refresh handler, failures leave the table exactly as it was', () => {
     assert.deepEqual(sleeps, []);
   });
 
-  it('a suspiciously short list', async () => {
-    const before = await seedTable();
-    catchpoint.data.v2Nodes = makeV2Nodes(100);
-    catchpoint.data.enterprise = [];
-    await failure(
-      handler()(),
-      'too-few-nodes',
-      /returned 100 usable nodes but an answer of 251 on 2026-11-25T11:00:00.000Z is the most in the last 7 days/,
-    );
-    assert.deepEqual(await snapshot(), before);
-  });
-
   it('an empty list', async () => {
     const before = await seedTable();
     catchpoint.data.v2Nodes = [];
@@ -538,7 +534,37 @@ describe('refresh handler, the node count it holds an answer against', () => {
     const failed = logs.find((l) => l.message === 'node refresh failed');
     assert.equal(failed?.attributes.tableBefore, 600);
     assert.equal(failed?.attributes.peak, 1000);
-    assert.deepEqual(await snapshot(), before);
+    assert.equal(failed?.attributes.stamped, 400);
+    // Only the stamps of the 400 it lists moved.
+    assert.deepEqual(
+      await snapshot(),
+      before.map((r) => (r.nodeId < 1400 ? { ...r, ...stampedAt(nowMs, 1) } : r)),
+    );
+  });
+
+  it('a suspiciously short list: refused, it re-stamps the nodes it lists and nothing else', async () => {
+    const before = await seedTable();
+    catchpoint.data.v2Nodes = makeV2Nodes(100);
+    catchpoint.data.enterprise = [];
+    await failure(
+      handler()(),
+      'too-few-nodes',
+      /returned 100 usable nodes but an answer of 251 on 2026-11-25T11:00:00.000Z is the most in the last 7 days \(fewer than 50%\): suspecting a partial answer, the 100 known nodes it lists were re-stamped to stay live; nothing was added, changed or remembered$/,
+    );
+    assert.deepEqual(
+      await snapshot(),
+      before.map((r) => (r.nodeId >= 1000 && r.nodeId < 1100 ? { ...r, ...stampedAt(nowMs) } : r)),
+    );
+    const failed = logs.find((l) => l.message === 'node refresh failed');
+    assert.equal(failed?.attributes.stamped, 100);
+    assert.deepEqual(metrics.values, [
+      ['NodesWritten', 100],
+      ['RefreshFailures', 1],
+    ]);
+    const state = await dynamo.client.send(
+      new GetItemCommand({ TableName: table.tableName, Key: { nodeId: { N: String(REFRESH_STATE_KEY) } } }),
+    );
+    assert.equal(state.Item?.nodeCounts?.L?.length, 1, 'the refused count is not remembered');
   });
 
   it('forgets the peak a week after it was seen', async () => {
@@ -558,6 +584,96 @@ describe('refresh handler, the node count it holds an answer against', () => {
     assert.equal(result.peak, 600);
     assert.equal(result.written, 400);
   });
+});
+
+describe('refresh handler, a genuine shrink of the node list (1,000 nodes, then 400)', () => {
+  const DAY = 24 * HOUR;
+  const KEPT = [1000, 1200, 1399];
+  const DROPPED = [1400, 1999];
+  // A push names its node as Catchpoint does.
+  const NAMES = new Map(makeV1Items(1000).map((item) => [Number(item.id), item.name ?? undefined]));
+  const push = (nodeId: number): TestResult => ({
+    testId: 1,
+    nodeId,
+    nodeName: NAMES.get(nodeId),
+    failed: false,
+    timing: new Map(),
+    ping: new Map(),
+    bytes: new Map(),
+    counters: new Map(),
+  });
+
+  for (const ttlDays of [DEFAULT_NODE_TTL_DAYS, 3]) {
+    it(`NODE_TTL_DAYS=${ttlDays}: the 400 keep their tags through the guard's week and a two-day outage after it`, async () => {
+      // API v1: each node has a region and an ISP of its own, which no payload gives.
+      ssmStandIn.parameters.set(PARAMETER, { value: V1_SECRET });
+      const refresh = handler({}, { nodeTtlDays: ttlDays });
+      // The push path's cache over the same table, on the same clock as the refresh.
+      const cache = new NodeCache(table, {
+        ttlMs: 60_000,
+        waitMs: 5000,
+        log: captureLog(),
+        now: () => nowMs,
+      });
+      const start = nowMs;
+      catchpoint.data.v1Items = makeV1Items(1000);
+      assert.equal((await refresh()).written, 1000);
+      const tags = new Map<number, ReturnType<typeof nodeDimensions>>();
+      for (const id of KEPT) tags.set(id, nodeDimensions(push(id), await cache.get(id)));
+      for (const id of KEPT) assert.match(tags.get(id)!.region, /^Region/);
+      const droppedExpiry = start / 1000 + ttlDays * 86_400;
+
+      const check = async (when: string) => {
+        for (const id of KEPT) {
+          const record = await cache.get(id);
+          assert.ok(record, `${when}: node ${id} has expired`);
+          assert.deepEqual(nodeDimensions(push(id), record), tags.get(id), when);
+        }
+        for (const id of DROPPED) {
+          const record = (await table.get(id))!;
+          assert.equal(record.expiresAt, droppedExpiry, `${when}: node ${id} was re-stamped`);
+          assert.equal(
+            (await cache.get(id)) !== undefined,
+            nowMs < droppedExpiry * 1000,
+            `${when}: node ${id}`,
+          );
+        }
+      };
+
+      // Every run of the guard's week gets the 400 and refuses them, held against the 1000.
+      catchpoint.data.v1Items = makeV1Items(400);
+      const refusals: unknown[] = [];
+      for (nowMs = start + 12 * HOUR; nowMs < start + 7 * DAY; nowMs += 12 * HOUR) {
+        clearObservations();
+        await failure(refresh(), 'too-few-nodes', /returned 400 usable nodes but an answer of 1000 on/);
+        await check(`${(nowMs - start) / HOUR} h after the 1000, refused`);
+        const { stamped } = logs.find((l) => l.message === 'node refresh failed')!.attributes;
+        refusals.push([stamped, ...metrics.values]);
+      }
+
+      // Right after the window, Catchpoint is down for two days (a 503 asking for an hour: no retry): the
+      // runs at 7, 7.5, 8 and 8.5 days fail.
+      const outageRuns = 4;
+      catchpoint.addFault({
+        path: '/ui/api/v1/nodes',
+        status: 503,
+        headers: { 'retry-after': '3600' },
+        times: outageRuns,
+      });
+      for (let i = 0; i < outageRuns; i++, nowMs += 12 * HOUR) {
+        clearObservations();
+        await failure(refresh(), 'fetch-failed', /answered 503/);
+        await check(`${(nowMs - start) / HOUR} h after the 1000, in the outage`);
+      }
+      // Each refused run said what it re-stamped, in its log line and its metrics.
+      assert.deepEqual(refusals, Array(13).fill([400, ['NodesWritten', 400], ['RefreshFailures', 1]]));
+
+      // Back, 9 days on: the 1000 is past the week, the 400 are what the table holds live: accepted.
+      const accepted = await refresh();
+      assert.deepEqual([accepted.peak, accepted.written, accepted.unchanged], [400, 400, 400]);
+      await check('accepted');
+    });
+  }
 });
 
 describe('refresh handler, answers and services that do not end', () => {

@@ -101,10 +101,14 @@ describe('npm run spool against npm start', () => {
   it('list shows each parked run with its age, attempts and reason, and the drain order', async () => {
     const { code, out, err } = await cli(['list', '--local']);
     assert.equal(code, 0, err);
-    assert.match(out, /^3 parked run\(s\); 1 run\(s\) wait in the drain order, the oldest queued 30 s ago\./);
     const lines = out.split('\n');
-    assert.match(lines[2]!, /^run key\s+spooled\s+parked\s+attempts\s+points\s+reason$/);
-    const rows = lines.slice(4);
+    assert.equal(lines[0], '3 parked run(s); 1 run(s) wait in the drain order.');
+    assert.equal(
+      lines[1],
+      'oldest queued (sent next): 103:77:1795521852, queued 30 s ago, spooled 30 s ago, 0 attempts',
+    );
+    assert.match(lines[3]!, /^run key\s+spooled\s+parked\s+attempts\s+points\s+reason$/);
+    const rows = lines.slice(5);
     assert.equal(rows.length, 3);
     assert.ok(
       rows.every((r) => /3 h 00 min ago/.test(r) && /\s3\s+1\s+refused in 3 replays: HTTP 400/.test(r)),
@@ -114,6 +118,51 @@ describe('npm run spool against npm start', () => {
     assert.ok(rows.some((r) => r.startsWith('102:77:1795521852') && r.includes('2 h 00 min ago')));
     const withIds = await cli(['list', '--local', '--ids']);
     assert.match(withIds.out, /\d{13}#101:77:1795521852#[A-Za-z0-9_-]{8}$/m);
+    assert.match(withIds.out.split('\n')[1]!, /, id \d{13}#103:77:1795521852#[A-Za-z0-9_-]{8}$/);
+  });
+
+  it('list names the oldest queued run, whichever shard holds it, with its attempts and last failure', async () => {
+    // Newer runs in other shards (at random), and the oldest retried after a failure: requeued, it is
+    // queued later than it was spooled.
+    for (const [testId, ago] of [
+      [104, 20_000],
+      [105, 10_000],
+      [106, 25_000],
+    ] as const) {
+      await spool.save(`${testId}:77:1795521852`, points(testId), now - ago, Date.now() + 5000);
+    }
+    const [head] = await spool.heads(1);
+    assert.equal(head?.runKey, '103:77:1795521852');
+    assert.equal(await spool.recordFailure(head!.key, 'HTTP 500: java.lang.NullPointerException'), 1);
+    const { code, out, err } = await cli(['list', '--local']);
+    assert.equal(code, 0, err);
+    assert.deepEqual(out.split('\n').slice(0, 2), [
+      '3 parked run(s); 4 run(s) wait in the drain order.',
+      'oldest queued (sent next): 103:77:1795521852, queued 30 s ago, spooled 30 s ago, 1 attempt, ' +
+        'last failure: HTTP 500: java.lang.NullPointerException',
+    ]);
+
+    // Once it is gone, the next oldest, in whatever shard it is.
+    await spool.remove([head!.key]);
+    const next = await cli(['list', '--local']);
+    assert.match(
+      next.out,
+      /^3 parked run\(s\); 3 run\(s\) wait in the drain order\.\noldest queued \(sent next\): 106:77:1795521852, queued 25 s ago, spooled 25 s ago, 0 attempts$/m,
+    );
+
+    // A parked run put back is queued now but was spooled 3 hours ago.
+    await spool.remove((await spool.heads()).map((h) => h.key));
+    assert.equal((await cli(['retry', '--local', '101:77:1795521852'])).code, 0);
+    const retried = await cli(['list', '--local']);
+    assert.match(
+      retried.out,
+      /^oldest queued \(sent next\): 101:77:1795521852, queued 0 s ago, spooled 3 h 00 min ago, 0 attempts$/m,
+    );
+
+    await spool.remove((await spool.heads()).map((h) => h.key));
+    const empty = await cli(['list', '--local']);
+    assert.equal(empty.out.split('\n')[0], '2 parked run(s); the drain order is empty.');
+    assert.doesNotMatch(empty.out, /oldest queued/);
   });
 
   it('retry puts the named run (every item of it) back into the drain order, and replay sends it', async () => {

@@ -6,7 +6,14 @@
  * - v1: `POST /ui/api/token` (form, client credentials) → `{access_token, expires_in}`;
  *   `GET /ui/api/v1/nodes` with the token sent raw or base64-encoded (whichever `bearerEncoding` says) →
  *   `{"items":[…]}`; errors in `Message`, including "Expired token" once `expireTokens()` was called.
- * Faults (status, headers such as Retry-After, body, or a hang) are injected per path and page.
+ * - `GET /api/v2/tests?pageNumber=N&pageSize=M` (paged, `hasMore`): `data.tests[]` with `id`, `name`, `status`.
+ * - raw data (spec §9, the published description's AnalyticsResponseRaw): `GET /api/v2/tests/explorer/raw`
+ *   with `testIds`, `startTimeUtc`/`endTimeUtc` (both inclusive), `availabilityFilter`, `dimensionIds`; one
+ *   response item whose `metrics` list `rawMetrics` by `index` (listed in another order than their indexes,
+ *   so a reader that maps by position fails), one item per run, `hasMore` when a window holds more than
+ *   `rawMaxItems` runs (the items then cut there); `GET /api/v2/tests/explorer/enumeration`.
+ * Faults (status, headers such as Retry-After or X-Rate-Limit-*, body, or a hang) are injected per path and
+ * page.
  */
 import { createServer } from 'node:http';
 import { buffer } from 'node:stream/consumers';
@@ -29,7 +36,37 @@ export interface StandInData {
   enterprise: V2EnterpriseNode[];
   /** `/ui/api/v1/nodes`. */
   v1Items: V1Item[];
+  /** Raw metric names in index order: `values[k]` of a run is for `rawMetrics[k]`. */
+  rawMetrics: string[];
+  /** The runs `/api/v2/tests/explorer/raw` serves. */
+  rawRuns: StandInRun[];
+  /** More runs than this in one answer's window: `hasMore`, and only the first this many. */
+  rawMaxItems: number;
+  /** `usageLimits` of every v2 answer. */
+  usageLimits: unknown;
+  /** `/api/v2/tests/explorer/enumeration`'s metric section (ids of `rawMetrics`). */
+  enumerationMetrics: { id: number; name: string }[];
+  /** `GET /api/v2/tests?pageNumber=N&pageSize=M`: the account's test ids (paged, `hasMore`). */
+  tests: number[];
 }
+
+/** One run as the raw endpoint serves it. */
+export interface StandInRun {
+  testId: number;
+  nodeId: number;
+  nodeName: string;
+  /** `YYYY-MM-DDThh:mm:ss` (UTC, as Catchpoint writes it), maybe with milliseconds. */
+  dateTime: string;
+  /** Value per name of `rawMetrics`; a name left out is `null`. */
+  values: Record<string, number | null>;
+  /** Failed (`availabilityFilter` 0 and 1). */
+  failed?: boolean;
+  /** Its webhook delivery failed (`availabilityFilter=8`). */
+  pushFailed?: boolean;
+}
+
+/** Dimension types of the raw answer and the enumeration. */
+export const RAW_DIMENSIONS = { test: { id: 1, name: 'Test' }, node: { id: 2, name: 'Node' } } as const;
 
 export interface Fault {
   /** Pathname the fault applies to, e.g. `/api/v2/nodes/all`. */
@@ -150,6 +187,12 @@ export async function startCatchpointStandIn(data: Partial<StandInData> = {}): P
     bearerEncoding: 'raw',
     tokenLifetimeSeconds: 1800,
     ...fixtureNodes(),
+    rawMetrics: [],
+    rawRuns: [],
+    rawMaxItems: 1000,
+    usageLimits: { limits: { minute: 20, hour: 500, day: 2000 } },
+    enumerationMetrics: [],
+    tests: [],
     ...data,
   };
   const requests: RecordedRequest[] = [];
@@ -214,9 +257,60 @@ export async function startCatchpointStandIn(data: Partial<StandInData> = {}): P
       errors: errors.map((message, id) => ({ id: String(id + 1), message })),
       completed: errors.length === 0,
       traceId: `trace-${requests.length}`,
-      usageLimits: {},
+      usageLimits: state.usageLimits,
     },
   });
+
+  const rawAnswer = (query: URLSearchParams): Answer => {
+    const testIds = (query.get('testIds') ?? '').split(',').filter((id) => id !== '');
+    if (testIds.length === 0 || testIds.some((id) => !/^\d+$/.test(id)))
+      return v2(400, null, ['testIds is required: a comma-separated list of test ids.']);
+    const start = utcMs(query.get('startTimeUtc'));
+    const end = utcMs(query.get('endTimeUtc'));
+    if (Number.isNaN(start) || Number.isNaN(end)) return v2(400, null, ['Invalid start or end time.']);
+    const filter = query.get('availabilityFilter') ?? '2';
+    const runs = state.rawRuns.filter((run) => {
+      const at = utcMs(run.dateTime);
+      if (!testIds.includes(String(run.testId)) || at < start || at > end) return false;
+      if (filter === '8') return run.pushFailed === true;
+      if (filter === '0') return run.failed === true;
+      if (filter === '1') return run.failed !== true;
+      return true;
+    });
+    const hasMore = runs.length > state.rawMaxItems;
+    // Listed last index first: `values` are positional by `index`, not by this list's order.
+    const metrics = state.rawMetrics.map((name, index) => ({ index, name })).reverse();
+    const items = runs.slice(0, state.rawMaxItems).map((run) => ({
+      dateTime: run.dateTime,
+      reportDate: run.dateTime,
+      values: state.rawMetrics.map((name) => run.values[name] ?? null),
+      dimensions: [
+        { type: RAW_DIMENSIONS.test, id: run.testId, name: `Test ${run.testId}` },
+        { type: RAW_DIMENSIONS.node, id: run.nodeId, name: run.nodeName },
+      ],
+      indicators: [],
+      tracepoints: [],
+    }));
+    return v2(200, {
+      responseItems: [
+        {
+          startTimeUtc: query.get('startTimeUtc'),
+          endTimeUtc: query.get('endTimeUtc'),
+          timeZoneOffSet: null,
+          hasMoreRecords: hasMore,
+          dimensions: Object.values(RAW_DIMENSIONS),
+          indicators: [],
+          tracepoints: [],
+          metrics,
+          items,
+          summaryItems: [],
+        },
+      ],
+      hasMore,
+      next: null,
+      previous: null,
+    });
+  };
 
   const answer = (request: RecordedRequest): Answer => {
     const { method, path, query } = request;
@@ -233,6 +327,27 @@ export async function startCatchpointStandIn(data: Partial<StandInData> = {}): P
         return v2(200, { nodes, hasMore: start + pageSize < state.v2Nodes.length });
       }
       if (path === '/api/v2/nodes') return v2(200, { nodes: state.enterprise });
+      if (path === '/api/v2/tests') {
+        const pageNumber = Number(query.get('pageNumber') ?? '1');
+        const pageSize = Math.min(100, Number(query.get('pageSize') ?? '100'));
+        const start = (pageNumber - 1) * pageSize;
+        const tests = state.tests
+          .slice(start, start + pageSize)
+          .map((id) => ({ id, name: `Test ${id}`, status: { id: 0, name: 'Active' } }));
+        return v2(200, { tests, hasMore: start + pageSize < state.tests.length });
+      }
+      if (path === '/api/v2/tests/explorer/raw') return rawAnswer(query);
+      if (path === '/api/v2/tests/explorer/enumeration') {
+        return v2(200, {
+          sections: [
+            { section: 'Metrics', enumeration: state.enumerationMetrics },
+            { section: 'Dimensions', enumeration: Object.values(RAW_DIMENSIONS) },
+          ],
+          hasMore: false,
+          next: null,
+          previous: null,
+        });
+      }
       return v2(404, null, ['Not found.']);
     }
     if (path === '/ui/api/token' && method === 'POST') {
@@ -276,6 +391,12 @@ export async function startCatchpointStandIn(data: Partial<StandInData> = {}): P
     },
     close: () => closeNow(server),
   };
+}
+
+/** `YYYY-MM-DDThh:mm:ss[.fff]` read as UTC; NaN when absent or not that. */
+function utcMs(value: string | null): number {
+  if (value === null || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$/.test(value)) return Number.NaN;
+  return Date.parse(`${value}Z`);
 }
 
 /** The decoded text when `value` is canonical base64 (so a raw token is not mistaken for an encoded one). */

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NodeListSource } from '../../lambda/catchpoint-api/api-client.js';
 import type { RawNodeList } from '../../lambda/catchpoint-api/node-api-types.js';
+import { DEFAULT_NODE_TTL_DAYS } from '../../lambda/config.js';
+import { nodeDimensions } from '../../lambda/metrics/node-dimensions.js';
+import { NodeCache, type NodeSource } from '../../lambda/nodes/node-cache.js';
 import type { CountSample } from '../../lambda/nodes/node-count-peak.js';
 import type { NodeRecord } from '../../lambda/nodes/node-record.js';
 import type { StoredNodes } from '../../lambda/nodes/node-table.js';
@@ -14,15 +17,21 @@ import {
   refreshNodes,
   sameAttributes,
 } from '../../lambda/nodes/refresh-nodes.js';
-import { fixtureNodes, makeV2Nodes } from '../support/catchpoint-stand-in.js';
+import type { TestResult } from '../../lambda/webhook/test-result.js';
+import { captureLog } from '../support/capture-log.js';
+import { fixtureNodes, makeV1Items, makeV2Nodes } from '../support/catchpoint-stand-in.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const DAY = 86_400;
 
-class MemoryStore implements NodeStore {
+/** The nodes table in memory, for the refresh (NodeStore) and for the push path's cache (NodeSource). */
+class MemoryStore implements NodeStore, NodeSource {
   readonly rows = new Map<number, NodeRecord>();
   samples: CountSample[] = [];
+  /** writeNodes calls: accepted answers. */
   puts = 0;
+  /** putMany calls: refused answers re-stamping the nodes they list. */
+  stamps = 0;
   failWrites = false;
   failReads = false;
   constructor(records: NodeRecord[] = []) {
@@ -37,6 +46,17 @@ class MemoryStore implements NodeStore {
     if (this.failWrites) throw new Error('ProvisionedThroughputExceededException');
     this.samples = [...samples];
     for (const r of records) this.rows.set(r.nodeId, r);
+  }
+  async putMany(records: readonly NodeRecord[]): Promise<void> {
+    this.stamps++;
+    if (this.failWrites) throw new Error('ProvisionedThroughputExceededException');
+    for (const r of records) this.rows.set(r.nodeId, r);
+  }
+  async scanAll(): Promise<NodeRecord[]> {
+    return [...this.rows.values()];
+  }
+  async get(nodeId: number): Promise<NodeRecord | undefined> {
+    return this.rows.get(nodeId);
   }
 }
 
@@ -140,19 +160,77 @@ describe('refreshNodes', () => {
     assert.equal(store.puts, 0);
   });
 
-  it('writes nothing when the API gives fewer than half the live nodes the table holds', async () => {
-    const store = new MemoryStore(tableOf(250));
+  it('refuses fewer than half the live nodes the table holds: it only re-stamps the nodes listed', async () => {
+    const table = tableOf(250);
+    const store = new MemoryStore(table);
     const error = await failure(
       refreshNodes({ source: source(v2(124)), store, ttlDays: 7, now: () => NOW }),
       'too-few-nodes',
     );
-    assert.match(error.message, /returned 124 usable nodes but the table holds 250 live ones/);
+    assert.match(
+      error.message,
+      /returned 124 usable nodes but the table holds 250 live ones \(fewer than 50%\): suspecting a partial answer, the 124 known nodes it lists were re-stamped to stay live; nothing was added, changed or remembered$/,
+    );
     assert.equal(error.details.fetched, 124);
     assert.equal(error.details.tableBefore, 250);
+    assert.equal(error.details.stamped, 124);
     assert.equal(store.puts, 0);
+    assert.deepEqual(store.samples, []);
+    for (const before of table) {
+      const listed = before.nodeId < 1124;
+      assert.deepEqual(
+        store.rows.get(before.nodeId),
+        listed
+          ? { ...before, updatedAt: new Date(NOW).toISOString(), expiresAt: NOW / 1000 + 7 * DAY }
+          : before,
+      );
+    }
     // Exactly half is believable.
     await refreshNodes({ source: source(v2(125)), store, ttlDays: 7, now: () => NOW });
     assert.equal(store.puts, 1);
+  });
+
+  it('a refused answer adds no node and changes no attribute of the ones it lists', async () => {
+    const table = tableOf(250);
+    const store = new MemoryStore(table);
+    // Ids 1000-1099, every one with another network type, and 20 nodes the table does not hold.
+    const nodes = [
+      ...makeV2Nodes(100).map((n) => ({ ...n, networkType: { id: 5, name: 'Wireless' } })),
+      ...makeV2Nodes(20, 5000),
+    ];
+    const error = await failure(
+      refreshNodes({
+        source: source({ version: 'v2', nodes, enterprise: [] }),
+        store,
+        ttlDays: 3,
+        now: () => NOW,
+      }),
+      'too-few-nodes',
+    );
+    assert.match(
+      error.message,
+      /the 100 known nodes it lists were re-stamped to stay live; nothing was added, changed or remembered \(20 it lists are not in the table\)$/,
+    );
+    assert.equal(store.rows.size, 250);
+    for (const before of table) {
+      const after = store.rows.get(before.nodeId)!;
+      assert.ok(sameAttributes(after, before));
+      assert.equal(after.expiresAt, before.nodeId < 1100 ? NOW / 1000 + 3 * DAY : before.expiresAt);
+    }
+  });
+
+  it('a refused answer whose re-stamping fails says so, and still fails as refused', async () => {
+    const store = new MemoryStore(tableOf(250));
+    store.failWrites = true;
+    const error = await failure(
+      refreshNodes({ source: source(v2(100)), store, ttlDays: 7, now: () => NOW }),
+      'too-few-nodes',
+    );
+    assert.match(
+      error.message,
+      /re-stamping the 100 known nodes it lists failed \(ProvisionedThroughputExceededException\)/,
+    );
+    assert.equal(error.details.stamped, 0);
   });
 
   it('does not count expired records against the answer', async () => {
@@ -374,6 +452,81 @@ describe('refreshNodes holds an answer against the largest of the last week', ()
     assert.deepEqual(store.samples, [{ seenAtMs: NOW, count: 1000 }]);
     await failure(run(store, 400, NOW + HOUR_MS), 'too-few-nodes');
   });
+});
+
+describe('refreshNodes: a genuine shrink (1,000 nodes, then 400) strips none of the 400', () => {
+  const HOUR_MS = 3_600_000;
+  const DAY_MS = 24 * HOUR_MS;
+  // v1 items: each with its region and ISP, which the payload cannot give.
+  const v1 = (count: number): RawNodeList => ({ version: 'v1', items: makeV1Items(count) });
+  // A push names its node as Catchpoint does.
+  const NAMES = new Map(makeV1Items(1000).map((item) => [Number(item.id), item.name ?? undefined]));
+  const push = (nodeId: number): TestResult => ({
+    testId: 1,
+    nodeId,
+    nodeName: NAMES.get(nodeId),
+    failed: false,
+    timing: new Map(),
+    ping: new Map(),
+    bytes: new Map(),
+    counters: new Map(),
+  });
+  const KEPT = [1000, 1200, 1399];
+  const DROPPED = [1400, 1999];
+
+  for (const ttlDays of [DEFAULT_NODE_TTL_DAYS, 3]) {
+    it(`NODE_TTL_DAYS=${ttlDays}: a week of refused answers, then two days of outage, then the 400 accepted`, async () => {
+      // One clock for the refresh, its records and the push path's cache.
+      let t = NOW;
+      const now = () => t;
+      const store = new MemoryStore();
+      const cache = new NodeCache(store, { ttlMs: 60_000, waitMs: 1000, log: captureLog(), now });
+      const run = (raw: RawNodeList | Error) => refreshNodes({ source: source(raw), store, ttlDays, now });
+
+      await run(v1(1000));
+      const tags = new Map(KEPT.map((id) => [id, nodeDimensions(push(id), store.rows.get(id))]));
+      for (const id of KEPT) assert.notEqual(tags.get(id)?.region, 'unknown');
+      const droppedExpiry = NOW / 1000 + ttlDays * DAY;
+
+      const check = async (when: string) => {
+        for (const id of KEPT) {
+          const record = await cache.get(id);
+          assert.ok(record, `${when}: node ${id} has expired`);
+          assert.deepEqual(nodeDimensions(push(id), record), tags.get(id), when);
+        }
+        // The 600 Catchpoint no longer lists: never re-stamped, they expire NODE_TTL_DAYS after the last
+        // answer that listed them, as without the guard.
+        for (const id of DROPPED) {
+          assert.equal(store.rows.get(id)?.expiresAt, droppedExpiry, when);
+          assert.equal((await cache.get(id)) !== undefined, t < droppedExpiry * 1000, `${when}: node ${id}`);
+        }
+      };
+
+      // The week after the 1000: every hourly answer of 400 is refused, held against the 1000.
+      let refused: RefreshError | undefined;
+      for (t = NOW + HOUR_MS; t < NOW + 7 * DAY_MS; t += HOUR_MS) {
+        refused = await failure(run(v1(400)), 'too-few-nodes');
+        await check(`${(t - NOW) / HOUR_MS} h after the 1000, refused`);
+        assert.equal(refused.details.peak, 1000);
+      }
+      assert.equal(store.puts, 1, 'only the 1000 were accepted');
+      assert.deepEqual(store.samples, [{ seenAtMs: NOW, count: 1000 }], 'no refused count remembered');
+
+      // Right after the guard's window, two days without an answer from Catchpoint.
+      for (t = NOW + 7 * DAY_MS; t <= NOW + 9 * DAY_MS; t += HOUR_MS) {
+        await failure(run(new Error('Catchpoint unreachable')), 'fetch-failed');
+        await check(`${(t - NOW) / HOUR_MS} h after the 1000, in the outage`);
+      }
+
+      assert.equal(refused?.details.stamped, 400);
+
+      // Back: the 1000 is more than a week old, so the 400 (all the table holds live) are accepted.
+      const accepted = await run(v1(400));
+      assert.deepEqual([accepted.peak, accepted.written, accepted.unchanged], [400, 400, 400]);
+      assert.deepEqual(store.samples, [{ seenAtMs: t, count: 400 }]);
+      await check('accepted');
+    });
+  }
 });
 
 describe('refreshNodes: a placeholder in an answer never overwrites a known value', () => {
