@@ -7,17 +7,14 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, MetricName, type MetricNameValue } from '../lambda/shared/observability.js';
-import { BridgeFunction } from './bridge-function.js';
+import type { BridgeFunction } from './bridge-function.js';
+import { addScheduledCatchpointFunction } from './catchpoint-function.js';
 
 /**
  * Long enough for a period's requests at Catchpoint's default 20 requests a minute (the function stops asking
@@ -137,15 +134,7 @@ export class BackfillSchedule extends Construct {
   constructor(scope: Construct, id: string, props: BackfillScheduleProps) {
     super(scope, id);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const credentials = ssm.StringParameter.fromSecureStringParameterAttributes(this, 'Credentials', {
-      parameterName: props.credentialsParameter,
-    });
-    this.backfill = new BridgeFunction(this, 'Function', {
+    const { fn, deadLetterQueue, rule } = addScheduledCatchpointFunction(this, {
       entry: 'backfill.ts',
       service: 'backfill',
       description: "Catchpoint's failed webhook deliveries → spool (scheduled gap repair)",
@@ -153,41 +142,24 @@ export class BackfillSchedule extends Construct {
       memorySize: BACKFILL_MEMORY_MB,
       logRetention: props.logRetention,
       environment: {
-        CATCHPOINT_CREDENTIALS_PARAMETER: props.credentialsParameter,
         BACKFILL_WINDOW_MINUTES: String(props.windowMinutes),
         ...(props.catchpointApiUrl ? { CATCHPOINT_API_URL: props.catchpointApiUrl } : {}),
         ...(props.metricSets ? { METRIC_SETS: props.metricSets } : {}),
         ...(props.metricNaming ? { METRIC_NAMING: props.metricNaming } : {}),
       },
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(1),
-      deadLetterQueue: this.deadLetterQueue,
+      credentialsParameter: props.credentialsParameter,
+      credentialsKmsKeyArn: props.credentialsKmsKeyArn,
+      schedule: props.schedule,
+      scheduleDescription: 'Spools the runs whose Catchpoint webhook delivery failed (gap repair)',
+      // Reads the whole nodes table once a run (as the push path's cache does), and writes new spool items.
+      grant: (backfill) => {
+        backfill.bindTable(props.nodesTable, 'NODES_TABLE', ['Scan']);
+        backfill.bindTable(props.spoolTable, 'SPOOL_TABLE', ['PutItem']);
+      },
     });
-    // Reads the whole nodes table once a run (as the push path's cache does), and writes new spool items.
-    this.backfill.bindTable(props.nodesTable, 'NODES_TABLE', ['Scan']);
-    this.backfill.bindTable(props.spoolTable, 'SPOOL_TABLE', ['PutItem']);
-    // Exactly the call lambda/aws/ssm-credentials.ts makes (GetParameter, decrypted) on that one parameter.
-    this.backfill.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [credentials.parameterArn] }),
-    );
-    if (props.credentialsKmsKeyArn) {
-      // With the default aws/ssm key, its key policy already lets the account's principals decrypt via SSM.
-      kms.Key.fromKeyArn(this, 'CredentialsKey', props.credentialsKmsKeyArn).grantDecrypt(
-        this.backfill.function,
-      );
-    }
-
-    this.rule = new events.Rule(this, 'Schedule', {
-      description: 'Spools the runs whose Catchpoint webhook delivery failed (gap repair)',
-      schedule: events.Schedule.expression(props.schedule),
-      targets: [
-        new targets.LambdaFunction(this.backfill.function, {
-          retryAttempts: 2,
-          maxEventAge: Duration.hours(1),
-          deadLetterQueue: this.deadLetterQueue,
-        }),
-      ],
-    });
+    this.backfill = fn;
+    this.deadLetterQueue = deadLetterQueue;
+    this.rule = rule;
 
     this.addAlarms(props.alarmTopic);
   }

@@ -3,15 +3,11 @@
 // internet. A refresh that still fails after its retries lands in a dead-letter queue.
 import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BridgeFunction } from './bridge-function.js';
+import type { BridgeFunction } from './bridge-function.js';
+import { addScheduledCatchpointFunction } from './catchpoint-function.js';
 
 const REFRESH_TIMEOUT = Duration.minutes(3);
 
@@ -37,15 +33,7 @@ export class NodeRefresh extends Construct {
   constructor(scope: Construct, id: string, props: NodeRefreshProps) {
     super(scope, id);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const credentials = ssm.StringParameter.fromSecureStringParameterAttributes(this, 'Credentials', {
-      parameterName: props.credentialsParameter,
-    });
-    this.refresh = new BridgeFunction(this, 'Function', {
+    const { fn, deadLetterQueue } = addScheduledCatchpointFunction(this, {
       entry: 'refresh.ts',
       service: 'refresh',
       description: 'Catchpoint node list → nodes table (scheduled)',
@@ -53,38 +41,17 @@ export class NodeRefresh extends Construct {
       memorySize: 256,
       logRetention: props.logRetention,
       environment: {
-        CATCHPOINT_CREDENTIALS_PARAMETER: props.credentialsParameter,
         ...(props.catchpointApiUrl ? { CATCHPOINT_API_URL: props.catchpointApiUrl } : {}),
         ...(props.nodeTtlDays ? { NODE_TTL_DAYS: String(props.nodeTtlDays) } : {}),
       },
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(1),
-      deadLetterQueue: this.deadLetterQueue,
+      credentialsParameter: props.credentialsParameter,
+      credentialsKmsKeyArn: props.credentialsKmsKeyArn,
+      schedule: props.schedule,
+      scheduleDescription: 'Refreshes the Catchpoint node metadata',
+      // The refresh scans the table and writes it in batches; it never reads single items.
+      grant: (refresh) => refresh.bindTable(props.nodesTable, 'NODES_TABLE', ['BatchWriteItem', 'Scan']),
     });
-    // The refresh scans the table and writes it in batches; it never reads single items.
-    this.refresh.bindTable(props.nodesTable, 'NODES_TABLE', ['BatchWriteItem', 'Scan']);
-    // Exactly the call lambda/aws/ssm-credentials.ts makes (GetParameter, decrypted) on that one parameter; not grantRead,
-    // which adds GetParameterHistory (every earlier value of the secret), GetParameters and DescribeParameters.
-    this.refresh.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [credentials.parameterArn] }),
-    );
-    if (props.credentialsKmsKeyArn) {
-      // With the default aws/ssm key, its key policy already lets the account's principals decrypt via SSM.
-      kms.Key.fromKeyArn(this, 'CredentialsKey', props.credentialsKmsKeyArn).grantDecrypt(
-        this.refresh.function,
-      );
-    }
-
-    new events.Rule(this, 'Schedule', {
-      description: 'Refreshes the Catchpoint node metadata',
-      schedule: events.Schedule.expression(props.schedule),
-      targets: [
-        new targets.LambdaFunction(this.refresh.function, {
-          retryAttempts: 2,
-          maxEventAge: Duration.hours(1),
-          deadLetterQueue: this.deadLetterQueue,
-        }),
-      ],
-    });
+    this.refresh = fn;
+    this.deadLetterQueue = deadLetterQueue;
   }
 }

@@ -13,6 +13,7 @@ import { runKey, type Spool } from '../push/push-service.js';
 import { errorText } from '../shared/error-text.js';
 import { type InvocationTools, type LambdaHandler, reported, wrapInvocation } from '../shared/invocation.js';
 import { MetricName, type MetricsRecorder, MetricUnit } from '../shared/observability.js';
+import { startRunDeadline } from '../shared/run-deadline.js';
 import type { TestResult } from '../webhook/test-result.js';
 import { type RepairWindow, repairWindow, scheduledTime } from './repair-window.js';
 import { runDatapoints } from './window-runs.js';
@@ -79,8 +80,6 @@ export type GapRepairHandler = LambdaHandler<ScheduledEvent | undefined, GapRepa
 
 /** Time kept after the Catchpoint requests for the nodes table, the spool writes and the log line. */
 const RESERVE_AFTER_FETCH_MS = 60_000;
-/** Time kept at the very end for the failure's log line and the metrics. */
-const RESERVE_AT_END_MS = 2000;
 /** Spool writes in flight at once: a few, so a period's runs are spooled in seconds without a burst. */
 const SPOOL_CONCURRENCY = 8;
 
@@ -96,21 +95,9 @@ export function createGapRepairHandler(deps: GapRepairDeps): GapRepairHandler {
   let fetchDeadlineMs: number | undefined;
 
   return wrapInvocation(deps, async (event, context) => {
-    const remainingMs = context.getRemainingTimeInMillis();
-    const realStartMs = Date.now();
-    fetchDeadlineMs = realStartMs + remainingMs - Math.min(RESERVE_AFTER_FETCH_MS, remainingMs / 4);
-    const endMs = Math.max(0, remainingMs - Math.min(RESERVE_AT_END_MS, remainingMs / 10));
-    const endAtMs = realStartMs + endMs;
-    const run = new AbortController();
-    const timer = setTimeout(
-      () =>
-        run.abort(
-          new Error(
-            `out of time: the run stops ${Math.round(remainingMs - endMs)} ms before the Lambda's timeout`,
-          ),
-        ),
-      endMs,
-    );
+    // The deadlines follow the real clock, whatever `now` says.
+    const deadline = startRunDeadline(Date.now(), context.getRemainingTimeInMillis(), RESERVE_AFTER_FETCH_MS);
+    fetchDeadlineMs = deadline.fetchDeadlineMs;
     const window = repairWindow(scheduledTime(event, now()), config.windowMinutes, config.settleMinutes);
     const span = { from: new Date(window.fromMs).toISOString(), to: new Date(window.toMs).toISOString() };
     let requests = 0;
@@ -122,12 +109,14 @@ export function createGapRepairHandler(deps: GapRepairDeps): GapRepairHandler {
           throw new GapRepairError(`${what}: ${errorText(error)}`, { cause: error });
         }
       };
-      source ??= deps.connect(run.signal, () => fetchDeadlineMs);
+      source ??= deps.connect(deadline.signal, () => fetchDeadlineMs);
       const catchpoint = await step(
         'no usable Catchpoint credentials',
         () => source as Promise<FailedRunSource>,
       );
-      const tests = await step("could not list the account's tests", () => catchpoint.listTests(run.signal));
+      const tests = await step("could not list the account's tests", () =>
+        catchpoint.listTests(deadline.signal),
+      );
       requests += tests.requests;
       const answer =
         tests.testIds.length === 0
@@ -140,7 +129,7 @@ export function createGapRepairHandler(deps: GapRepairDeps): GapRepairHandler {
               truncated: [],
             }
           : await step('could not read the failed deliveries', () =>
-              catchpoint.failedRuns(tests.testIds, window, run.signal),
+              catchpoint.failedRuns(tests.testIds, window, deadline.signal),
             );
       requests += answer.requests;
       if (answer.truncated.length > 0) {
@@ -148,7 +137,7 @@ export function createGapRepairHandler(deps: GapRepairDeps): GapRepairHandler {
           windows: answer.truncated.slice(0, 20),
         });
       }
-      const nodes = await step('could not read the nodes table', () => deps.nodes.scanAll(run.signal));
+      const nodes = await step('could not read the nodes table', () => deps.nodes.scanAll(deadline.signal));
 
       const { spooled, skipped, datapoints, unknownNodes } = await spoolRuns(
         answer.runs,
@@ -156,7 +145,7 @@ export function createGapRepairHandler(deps: GapRepairDeps): GapRepairHandler {
         new Map(nodes.filter((n) => !isExpired(n, now())).map((n) => [n.nodeId, n])),
         deps,
         now(),
-        endAtMs,
+        deadline.endAtMs,
       );
       const unmappedCount = [...answer.unmapped.values()].reduce((sum, n) => sum + n, 0);
       const result: GapRepairResult = {
@@ -185,7 +174,7 @@ export function createGapRepairHandler(deps: GapRepairDeps): GapRepairHandler {
       logger.error(GAP_REPAIR_FAILED, { ...span, error: errorText(error) });
       throw reported(error);
     } finally {
-      clearTimeout(timer);
+      deadline.dispose();
     }
   });
 }

@@ -12,6 +12,7 @@ import {
   messageSuffix,
 } from './api-http.js';
 import type { RawNodeList, V1Item, V2EnterpriseNode, V2Node } from './node-api-types.js';
+import { getV2Data } from './v2-get.js';
 
 export type { ApiErrorKind, HttpOptions, RetryNotice } from './api-http.js';
 export { CatchpointApiError } from './api-http.js';
@@ -88,45 +89,8 @@ export class CatchpointV2Client implements NodeListSource {
   }
 
   /** The `data` of a v2 envelope; throws with Catchpoint's message on any failure the envelope reports. */
-  private async get(path: string): Promise<JsonObject> {
-    const answer = await this.http.send({
-      method: 'GET',
-      path,
-      headers: { authorization: `Bearer ${this.apiKey}` },
-    });
-    if (answer.status === 401 || answer.status === 403) {
-      throw new CatchpointApiError(
-        `Catchpoint refused the API key on GET ${path} (${answer.status}${messageSuffix(answer)})`,
-        'auth',
-        answer.status,
-      );
-    }
-    if (answer.status < 200 || answer.status > 299) {
-      throw new CatchpointApiError(
-        `Catchpoint GET ${path} answered ${answer.status}${messageSuffix(answer)}`,
-        'http',
-        answer.status,
-      );
-    }
-    const envelope = answer.json;
-    if (!isObject(envelope)) {
-      throw new CatchpointApiError(
-        `Catchpoint GET ${path} answered ${answer.status} without a JSON object`,
-        'response',
-      );
-    }
-    const errors = Array.isArray(envelope.errors) ? envelope.errors.length : 0;
-    if (errors > 0 || envelope.completed === false) {
-      throw new CatchpointApiError(
-        `Catchpoint GET ${path} reported ${errors > 0 ? 'errors' : 'an incomplete answer'}${messageSuffix(answer)}`,
-        'response',
-        answer.status,
-      );
-    }
-    if (!isObject(envelope.data)) {
-      throw new CatchpointApiError(`Catchpoint GET ${path} answered without "data"`, 'response');
-    }
-    return envelope.data;
+  private get(path: string): Promise<JsonObject> {
+    return getV2Data(this.http, this.apiKey, path);
   }
 }
 

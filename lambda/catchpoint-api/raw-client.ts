@@ -7,14 +7,8 @@ import type { RawData, UsageLimits } from '../backfill/raw-answer.js';
 import type { RawWindow } from '../backfill/request-plan.js';
 import { isObject, type JsonObject } from '../shared/json-fields.js';
 import type { CatchpointCredentials } from './api-credentials.js';
-import {
-  type CatchpointAnswer,
-  CatchpointApiError,
-  CatchpointHttp,
-  type HttpOptions,
-  messageSuffix,
-  parseRateLimitReset,
-} from './api-http.js';
+import { CatchpointApiError, type CatchpointHttp, type HttpOptions } from './api-http.js';
+import { getV2Data, limitedHttp } from './v2-get.js';
 
 /** api-http.ts's message for a success answer past `maxBodyBytes` (an error page that big is an error). */
 const TOO_LARGE = /answered 2\d\d with a body (?:of \d+ bytes, )?past the \d+ bytes this client reads/;
@@ -60,26 +54,13 @@ export function createRawClient(credentials: CatchpointCredentials, options: Raw
 export class RawClient {
   private readonly http: CatchpointHttp;
   private readonly limiter: RequestLimiter;
-  private readonly now: () => number;
 
   constructor(
     private readonly apiKey: string,
     options: RawClientOptions,
   ) {
     this.limiter = options.limiter;
-    this.now = options.now ?? Date.now;
-    this.http = new CatchpointHttp({
-      minIntervalMs: 0,
-      ...options,
-      pace: () => options.limiter.take(),
-      onHeaders: (status, headers) => {
-        const remaining = Number(headers.get('x-rate-limit-remaining') ?? Number.NaN);
-        const reset = parseRateLimitReset(headers.get('x-rate-limit-reset'), this.now());
-        this.limiter.applyHeaders(Number.isFinite(remaining) ? remaining : undefined, reset);
-        if (status === 429 && reset !== undefined) this.limiter.holdUntil(this.now() + reset);
-        options.onHeaders?.(status, headers);
-      },
-    });
+    this.http = limitedHttp(options, options.limiter);
   }
 
   /** One window's raw runs (one request; the caller narrows the window when the answer has more). */
@@ -131,51 +112,12 @@ export class RawClient {
   }
 
   /** The `data` of a v2 envelope; its `usageLimits` go to the limiter; any failure throws. */
-  private async get(path: string): Promise<JsonObject> {
-    const answer = await this.http.send({
-      method: 'GET',
-      path,
-      headers: { authorization: `Bearer ${this.apiKey}` },
+  private get(path: string): Promise<JsonObject> {
+    return getV2Data(this.http, this.apiKey, path, {
+      what: `GET ${path.split('?')[0]}`,
+      onEnvelope: (envelope) => this.limiter.applyUsage(usageOf(envelope)),
     });
-    const what = `GET ${path.split('?')[0]}`;
-    if (answer.status === 401 || answer.status === 403) {
-      throw new CatchpointApiError(
-        `Catchpoint refused the API key on ${what} (${answer.status}${messageSuffix(answer)})`,
-        'auth',
-        answer.status,
-      );
-    }
-    if (answer.status < 200 || answer.status > 299) {
-      throw new CatchpointApiError(
-        `Catchpoint ${what} answered ${answer.status}${messageSuffix(answer)}`,
-        'http',
-        answer.status,
-      );
-    }
-    const envelope = answer.json;
-    if (!isObject(envelope)) {
-      throw new CatchpointApiError(
-        `Catchpoint ${what} answered ${answer.status} without a JSON object`,
-        'response',
-      );
-    }
-    this.limiter.applyUsage(usageOf(envelope));
-    return envelopeData(envelope, answer, what);
   }
-}
-
-function envelopeData(envelope: JsonObject, answer: CatchpointAnswer, what: string): JsonObject {
-  const errors = Array.isArray(envelope.errors) ? envelope.errors.length : 0;
-  if (errors > 0 || envelope.completed === false) {
-    throw new CatchpointApiError(
-      `Catchpoint ${what} reported ${errors > 0 ? 'errors' : 'an incomplete answer'}${messageSuffix(answer)}`,
-      'response',
-      answer.status,
-    );
-  }
-  if (!isObject(envelope.data))
-    throw new CatchpointApiError(`Catchpoint ${what} answered without "data"`, 'response');
-  return envelope.data;
 }
 
 function usageOf(envelope: JsonObject): UsageLimits | undefined {

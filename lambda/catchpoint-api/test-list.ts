@@ -4,13 +4,8 @@
 // (`pageNumber`, `pageSize` ≤ 100, `data.hasMore`), defensively: anything else fails with what was found.
 import type { RequestLimiter } from '../backfill/rate-limits.js';
 import { isObject } from '../shared/json-fields.js';
-import {
-  CatchpointApiError,
-  CatchpointHttp,
-  type HttpOptions,
-  messageSuffix,
-  parseRateLimitReset,
-} from './api-http.js';
+import { CatchpointApiError, type CatchpointHttp, type HttpOptions } from './api-http.js';
+import { getV2Data, limitedHttp } from './v2-get.js';
 
 export const TEST_LIST_PAGE_SIZE = 100;
 /** Safety bound on paging: 100,000 tests. */
@@ -29,18 +24,7 @@ export class TestListClient {
     private readonly apiKey: string,
     options: HttpOptions & { limiter: RequestLimiter },
   ) {
-    const now = options.now ?? Date.now;
-    this.http = new CatchpointHttp({
-      minIntervalMs: 0,
-      ...options,
-      pace: () => options.limiter.take(),
-      onHeaders: (status, headers) => {
-        const remaining = Number(headers.get('x-rate-limit-remaining') ?? Number.NaN);
-        const reset = parseRateLimitReset(headers.get('x-rate-limit-reset'), now());
-        options.limiter.applyHeaders(Number.isFinite(remaining) ? remaining : undefined, reset);
-        if (status === 429 && reset !== undefined) options.limiter.holdUntil(now() + reset);
-      },
-    });
+    this.http = limitedHttp(options, options.limiter);
   }
 
   /** Every test id of the account, each once, ascending. Throws on any failure: never a partial list. */
@@ -54,34 +38,8 @@ export class TestListClient {
       }
       const path = `/api/v2/tests?pageNumber=${page}&pageSize=${TEST_LIST_PAGE_SIZE}`;
       requests++;
-      const answer = await this.http.send({
-        method: 'GET',
-        path,
-        headers: { authorization: `Bearer ${this.apiKey}` },
-      });
-      if (answer.status === 401 || answer.status === 403) {
-        throw new CatchpointApiError(
-          `Catchpoint refused the API key on GET /api/v2/tests (${answer.status}${messageSuffix(answer)})`,
-          'auth',
-          answer.status,
-        );
-      }
-      const envelope = answer.json;
-      const data = isObject(envelope) ? envelope.data : undefined;
-      if (answer.status < 200 || answer.status > 299 || !isObject(envelope)) {
-        throw new CatchpointApiError(
-          `Catchpoint GET ${path} answered ${answer.status}${messageSuffix(answer)}`,
-          'http',
-          answer.status,
-        );
-      }
-      if ((Array.isArray(envelope.errors) && envelope.errors.length > 0) || envelope.completed === false) {
-        throw new CatchpointApiError(
-          `Catchpoint GET ${path} reported errors${messageSuffix(answer)}`,
-          'response',
-        );
-      }
-      if (!isObject(data) || !Array.isArray(data.tests)) {
+      const data = await getV2Data(this.http, this.apiKey, path);
+      if (!Array.isArray(data.tests)) {
         throw new CatchpointApiError(`Catchpoint GET ${path} answered without data.tests`, 'response');
       }
       for (const test of data.tests) {

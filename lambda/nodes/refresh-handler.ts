@@ -16,6 +16,7 @@ import type { RefreshConfig } from '../config.js';
 import { errorText } from '../shared/error-text.js';
 import { type InvocationTools, type LambdaHandler, reported, wrapInvocation } from '../shared/invocation.js';
 import { MetricName, type MetricsRecorder, MetricUnit } from '../shared/observability.js';
+import { startRunDeadline } from '../shared/run-deadline.js';
 import {
   failureAttributes,
   type NodeStore,
@@ -44,12 +45,6 @@ export type RefreshHandler = LambdaHandler<ScheduledEvent | undefined, RefreshRe
  */
 const RESERVE_AFTER_FETCH_MS = 30_000;
 
-/**
- * Time kept at the very end for the failure's log line and the metrics: SSM and DynamoDB calls still under
- * way then are aborted, so the run ends with its reason logged rather than killed by the Lambda timeout.
- */
-const RESERVE_AT_END_MS = 2000;
-
 export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
   const { config, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
@@ -72,23 +67,12 @@ export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
 
   return wrapInvocation(deps, async (_event, context) => {
     const startMs = now();
-    const remainingMs = context.getRemainingTimeInMillis();
-    deadlineMs = startMs + remainingMs - Math.min(RESERVE_AFTER_FETCH_MS, remainingMs / 4);
-    const endMs = Math.max(0, remainingMs - Math.min(RESERVE_AT_END_MS, remainingMs / 10));
-    const run = new AbortController();
-    const timer = setTimeout(
-      () =>
-        run.abort(
-          new Error(
-            `out of time: the run stops ${Math.round(remainingMs - endMs)} ms before the Lambda's timeout`,
-          ),
-        ),
-      endMs,
-    );
+    const deadline = startRunDeadline(startMs, context.getRemainingTimeInMillis(), RESERVE_AFTER_FETCH_MS);
+    deadlineMs = deadline.fetchDeadlineMs;
     try {
       let source: NodeListSource;
       try {
-        source = await catchpoint(run.signal);
+        source = await catchpoint(deadline.signal);
       } catch (error) {
         client = undefined;
         throw new RefreshError(
@@ -103,7 +87,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
         store: deps.store,
         ttlDays: config.nodeTtlDays,
         now,
-        signal: run.signal,
+        signal: deadline.signal,
       });
       metrics.addMetric(MetricName.NodesFetched, MetricUnit.Count, result.fetched);
       metrics.addMetric(MetricName.NodesWritten, MetricUnit.Count, result.written);
@@ -125,7 +109,7 @@ export function createRefreshHandler(deps: RefreshHandlerDeps): RefreshHandler {
       logger.error(REFRESH_FAILED, failureAttributes(error));
       throw reported(error);
     } finally {
-      clearTimeout(timer);
+      deadline.dispose();
     }
   });
 }

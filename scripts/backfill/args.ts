@@ -151,7 +151,8 @@ function testIds(raw: string): number[] {
     ids.push(Number(part));
   }
   if (ids.length === 0) throw new UsageError('--tests names no test id');
-  return [...new Set(ids)];
+  // Ascending, each once: the checkpoint names the backfill by them, whatever order they were given in.
+  return [...new Set(ids)].sort((a, b) => a - b);
 }
 
 const TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2}))?$/;
@@ -159,13 +160,25 @@ const TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2}))
 /** An instant with its zone (`Z` or an offset), or a date (UTC midnight); whole seconds. */
 function utcTime(raw: string, flag: string): number {
   const text = raw.trim();
-  const ms = TIME.test(text) ? Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text) : Number.NaN;
+  const ms =
+    TIME.test(text) && isCalendarDay(text.slice(0, 10))
+      ? Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text)
+      : Number.NaN;
   if (Number.isNaN(ms))
     throw new UsageError(
       `${flag}: "${raw}" is not a UTC time such as 2026-11-20T00:00:00Z (or a date 2026-11-20)`,
     );
   if (ms % 1000 !== 0) throw new UsageError(`${flag}: whole seconds only`);
   return ms;
+}
+
+/** `YYYY-MM-DD` is a day of the calendar: Date.parse would read 2026-11-31 as December 1st. */
+function isCalendarDay(day: string): boolean {
+  const [year, month, date] = day.split('-').map(Number) as [number, number, number];
+  const parsed = new Date(Date.UTC(year, month - 1, date));
+  return (
+    parsed.getUTCFullYear() === year && parsed.getUTCMonth() === month - 1 && parsed.getUTCDate() === date
+  );
 }
 
 /** `30m`, `6h`, `1d` → milliseconds, from one minute to seven days. */

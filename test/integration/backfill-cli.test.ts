@@ -86,6 +86,22 @@ function backfill(
   });
 }
 
+/** Sends `signal` to the command once its first window is checkpointed (the file exists). */
+function signalOnceWritten(
+  checkpoint: string,
+  signal: NodeJS.Signals,
+): (child: ReturnType<typeof spawn>) => void {
+  return (child) => {
+    const poll = setInterval(() => {
+      if (existsSync(checkpoint)) {
+        clearInterval(poll);
+        child.kill(signal);
+      }
+    }, 20);
+    child.on('close', () => clearInterval(poll));
+  };
+}
+
 /** Every stored point as its bytes: metric, timestamp, value text as sent, tags. */
 const stored = (standIn: OpenTsdbStandIn): string[] =>
   standIn.points.map((p) => `${p.metric} ${p.timestamp} ${p.valueText} ${JSON.stringify(p.tags)}`).sort();
@@ -307,15 +323,7 @@ describe('npm run backfill', () => {
       '--checkpoint',
       checkpoint,
     ];
-    const first = await backfill(args, {}, (child) => {
-      const poll = setInterval(() => {
-        if (existsSync(checkpoint)) {
-          clearInterval(poll);
-          child.kill('SIGINT');
-        }
-      }, 20);
-      child.on('close', () => clearInterval(poll));
-    });
+    const first = await backfill(args, {}, signalOnceWritten(checkpoint, 'SIGINT'));
     assert.equal(first.code, 130, first.stderr);
     assert.match(
       first.stderr,
@@ -360,15 +368,7 @@ describe('npm run backfill', () => {
       '--checkpoint',
       checkpoint,
     ];
-    const first = await backfill(args, {}, (child) => {
-      const poll = setInterval(() => {
-        if (existsSync(checkpoint)) {
-          clearInterval(poll);
-          child.kill('SIGKILL');
-        }
-      }, 20);
-      child.on('close', () => clearInterval(poll));
-    });
+    const first = await backfill(args, {}, signalOnceWritten(checkpoint, 'SIGKILL'));
     assert.equal(first.signal, 'SIGKILL');
     const resumed = await backfill([...args, '--resume']);
     assert.equal(resumed.code, 0, resumed.stderr);

@@ -25,6 +25,7 @@ import type { TestResult } from '../../lambda/webhook/test-result.js';
 import { captureLog } from '../support/capture-log.js';
 import {
   type CatchpointStandIn,
+  emptyPushFromV1Node,
   makeV1Items,
   makeV2Nodes,
   STAND_IN_API_KEY,
@@ -591,17 +592,7 @@ describe('refresh handler, a genuine shrink of the node list (1,000 nodes, then 
   const KEPT = [1000, 1200, 1399];
   const DROPPED = [1400, 1999];
   // A push names its node as Catchpoint does.
-  const NAMES = new Map(makeV1Items(1000).map((item) => [Number(item.id), item.name ?? undefined]));
-  const push = (nodeId: number): TestResult => ({
-    testId: 1,
-    nodeId,
-    nodeName: NAMES.get(nodeId),
-    failed: false,
-    timing: new Map(),
-    ping: new Map(),
-    bytes: new Map(),
-    counters: new Map(),
-  });
+  const push = (nodeId: number): TestResult => emptyPushFromV1Node(nodeId);
 
   for (const ttlDays of [DEFAULT_NODE_TTL_DAYS, 3]) {
     it(`NODE_TTL_DAYS=${ttlDays}: the 400 keep their tags through the guard's week and a two-day outage after it`, async () => {

@@ -20,6 +20,7 @@ import { buffer } from 'node:stream/consumers';
 import { fixture } from '../../dev/fixtures.js';
 import { closeNow, listenOnLoopback } from '../../dev/loopback.js';
 import type { V1Item, V2EnterpriseNode, V2Node } from '../../lambda/catchpoint-api/node-api-types.js';
+import type { TestResult } from '../../lambda/webhook/test-result.js';
 
 export interface StandInData {
   /** The v2 API key accepted. */
@@ -177,6 +178,24 @@ export function makeV1Items(count: number, firstId = 1000): V1Item[] {
     targeted: true,
     coordinates: { latitude: 0, longitude: 0 },
   }));
+}
+
+/**
+ * A push with no measurements from node `nodeId` of `makeV1Items(count)`, naming its node as Catchpoint
+ * names it (undefined when the list has no such node).
+ */
+export function emptyPushFromV1Node(nodeId: number, count = 1000): TestResult {
+  const item = makeV1Items(count).find((i) => Number(i.id) === nodeId);
+  return {
+    testId: 1,
+    nodeId,
+    nodeName: item?.name ?? undefined,
+    failed: false,
+    timing: new Map(),
+    ping: new Map(),
+    bytes: new Map(),
+    counters: new Map(),
+  };
 }
 
 export async function startCatchpointStandIn(data: Partial<StandInData> = {}): Promise<CatchpointStandIn> {

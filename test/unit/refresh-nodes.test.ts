@@ -19,7 +19,12 @@ import {
 } from '../../lambda/nodes/refresh-nodes.js';
 import type { TestResult } from '../../lambda/webhook/test-result.js';
 import { captureLog } from '../support/capture-log.js';
-import { fixtureNodes, makeV1Items, makeV2Nodes } from '../support/catchpoint-stand-in.js';
+import {
+  emptyPushFromV1Node,
+  fixtureNodes,
+  makeV1Items,
+  makeV2Nodes,
+} from '../support/catchpoint-stand-in.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const DAY = 86_400;
@@ -460,17 +465,7 @@ describe('refreshNodes: a genuine shrink (1,000 nodes, then 400) strips none of 
   // v1 items: each with its region and ISP, which the payload cannot give.
   const v1 = (count: number): RawNodeList => ({ version: 'v1', items: makeV1Items(count) });
   // A push names its node as Catchpoint does.
-  const NAMES = new Map(makeV1Items(1000).map((item) => [Number(item.id), item.name ?? undefined]));
-  const push = (nodeId: number): TestResult => ({
-    testId: 1,
-    nodeId,
-    nodeName: NAMES.get(nodeId),
-    failed: false,
-    timing: new Map(),
-    ping: new Map(),
-    bytes: new Map(),
-    counters: new Map(),
-  });
+  const push = (nodeId: number): TestResult => emptyPushFromV1Node(nodeId);
   const KEPT = [1000, 1200, 1399];
   const DROPPED = [1400, 1999];
 
