@@ -75,8 +75,14 @@ class SpoolReplay {
   private readonly evidence = new PoisonEvidence<Run>();
   /** Writes to send before any new batch: the runs of failed writes, again in parts. */
   private readonly retries: Array<{ runs: Run[]; suspected: boolean }> = [];
-  /** The points of a run OpenTSDB stored whole in this replay: sent again, identical, as a known-good probe. */
+  /**
+   * The points of a run OpenTSDB stored whole (in this replay, or the reference an earlier one kept): sent
+   * again, identical, as a known-good probe.
+   */
   private knownGood: Datapoint[] | undefined;
+  private referenceRead = false;
+  /** The smallest body of a run stored whole in this replay: kept as the reference for the next ones. */
+  private storedBody: Uint8Array | undefined;
   /** Known-good probes sent; none after one fails. */
   private probes = 0;
   private probeFailed = false;
@@ -132,6 +138,7 @@ class SpoolReplay {
     } catch (error) {
       this.fail(error);
     }
+    await this.keepReference();
     await this.deletes.flush();
     // Logged once, here, with what the replay had done; the invocation wrapper does not log it again.
     if (this.failure) throw reported(new ReplayFailed(this.failure.error, { ...this.result }));
@@ -168,6 +175,7 @@ class SpoolReplay {
       // Nothing else to try, and runs failed after the last write OpenTSDB stored. A run it stored, sent
       // again (the same bytes: harmless), says whether it still stores anything; if it does, those runs
       // are sent apart once more. Without one, a group that failed as a whole goes again in halves.
+      if (this.knownGood === undefined && !this.referenceRead) await this.readReference();
       if (this.knownGood !== undefined && !this.probeFailed && this.probes < MAX_PROBES) {
         this.probes++;
         await this.probe(this.knownGood);
@@ -181,6 +189,34 @@ class SpoolReplay {
         { runs: group.slice(0, half), suspected: false },
         { runs: group.slice(half), suspected: false },
       );
+    }
+  }
+
+  /**
+   * A replay that stored nothing (a spool holding only poison, once the healthy runs drained) has no run of
+   * its own to probe with: it takes the reference an earlier replay kept. Without one, it goes on as before.
+   */
+  private async readReference(): Promise<void> {
+    this.referenceRead = true;
+    try {
+      const body = await this.spool.reference(this.now(), this.signal());
+      if (body !== undefined) this.knownGood = decodePoints(body).points;
+    } catch (error) {
+      this.log.warn('spool replay could not read its known-good reference', {
+        error: errorText(error, { withName: true }),
+      });
+    }
+  }
+
+  /** One small write per replay that stored a run whole: the reference the next replays may probe with. */
+  private async keepReference(): Promise<void> {
+    if (this.storedBody === undefined || this.failure !== undefined) return;
+    try {
+      await this.spool.keepReference(this.storedBody, this.now(), this.signal());
+    } catch (error) {
+      this.log.warn('spool replay could not keep its known-good reference', {
+        error: errorText(error, { withName: true }),
+      });
     }
   }
 
@@ -283,7 +319,11 @@ class SpoolReplay {
 
   private async finish(run: Run, rejected: number): Promise<void> {
     this.evidence.finished(run);
-    if (rejected === 0) this.knownGood = run.points;
+    if (rejected === 0) {
+      this.knownGood = run.points;
+      const { body } = run.stored;
+      if (this.storedBody === undefined || body.length < this.storedBody.length) this.storedBody = body;
+    }
     this.result.replayed++;
     this.result.datapoints += run.points.length - rejected;
     this.result.rejected += rejected;
