@@ -5,6 +5,7 @@ import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -13,7 +14,14 @@ import type { Datapoint } from '../opentsdb/datapoint.js';
 import type { Spool } from '../push/push-service.js';
 import { backoffDelay, sleep } from '../shared/backoff.js';
 import { fromItem, holdsAttempts, type Item, inShard, keyItem, toItem } from './spool-item.js';
-import { entryKey, entryTimeMs, PARKED_SHARD, queueShards, type SpoolKey } from './spool-keys.js';
+import {
+  entryKey,
+  entryTimeMs,
+  PARKED_SHARD,
+  queueShards,
+  REFERENCE_KEY,
+  type SpoolKey,
+} from './spool-keys.js';
 import type { QueueStats, SpoolPage, SpoolStore } from './spool-store.js';
 import { encodePoints, expiresAtFor, type SpooledRun } from './spooled-run.js';
 
@@ -297,6 +305,36 @@ export class DynamoSpool implements Spool, SpoolStore {
     return firsts
       .filter((run): run is SpooledRun => run !== undefined)
       .sort((a, b) => compareEntries(a.key.entry, b.key.entry))[0];
+  }
+
+  /** The known-good reference's body; undefined when there is none or it has expired (TTL deletes late). */
+  async reference(nowMs: number, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: keyItem(REFERENCE_KEY), ConsistentRead: true }),
+      { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
+    );
+    const expiresAt = Number(out.Item?.expiresAt?.N ?? 0);
+    if (out.Item?.body?.B === undefined || expiresAt * 1000 <= nowMs) return undefined;
+    return out.Item.body.B;
+  }
+
+  /**
+   * Replaces the known-good reference with `body` (one small put), with the spool's expiry: a reference no
+   * replay renews ages out like a run. Two replays at once each put a run OpenTSDB stored: either will do.
+   */
+  async keepReference(body: Uint8Array, nowMs: number, signal?: AbortSignal): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keyItem(REFERENCE_KEY),
+          body: { B: body },
+          keptAt: { N: String(nowMs) },
+          expiresAt: { N: String(expiresAtFor(nowMs)) },
+        },
+      }),
+      { abortSignal: signal ?? AbortSignal.timeout(DEFAULT_CALL_MS) },
+    );
   }
 
   /** Runs in the parked partition (at least this many when it is beyond PARKED_COUNT_PAGES pages). */

@@ -4,6 +4,7 @@ import { errorText } from '../shared/error-text.js';
 import { reported } from '../shared/invocation.js';
 import type { Log } from '../shared/log.js';
 import { DeleteQueue } from './delete-queue.js';
+import { KnownGood } from './known-good.js';
 import { OldestFirst } from './oldest-first.js';
 import { DOWN_AFTER, PoisonEvidence } from './poison-evidence.js';
 import {
@@ -33,8 +34,6 @@ const MAX_RUNS_PER_WRITE = 200;
 const AFTER_DEADLINE_MS = 4000;
 /** Budget of a write of a run already suspected: a healthy run is stored at the first request. */
 const SUSPECT_BUDGET_MS = 2000;
-/** Known-good probes in one replay at most (each lets the runs failed before it be sent apart again). */
-const MAX_PROBES = 6;
 /** Attempt counts and parks in flight at once. */
 const PARALLEL_CHARGES = 8;
 /** The gauges a replay whose closing counts failed could not send. */
@@ -75,11 +74,7 @@ class SpoolReplay {
   private readonly evidence = new PoisonEvidence<Run>();
   /** Writes to send before any new batch: the runs of failed writes, again in parts. */
   private readonly retries: Array<{ runs: Run[]; suspected: boolean }> = [];
-  /** The points of a run OpenTSDB stored whole in this replay: sent again, identical, as a known-good probe. */
-  private knownGood: Datapoint[] | undefined;
-  /** Known-good probes sent; none after one fails. */
-  private probes = 0;
-  private probeFailed = false;
+  private readonly knownGood: KnownGood;
   private readonly writing = new WritesInFlight();
   private readonly deletes: DeleteQueue;
   private stopReason: string | undefined;
@@ -105,6 +100,7 @@ class SpoolReplay {
       writeBudgetMs: options.writeBudgetMs ?? REPLAY_DEFAULTS.writeBudgetMs,
       pageSize: options.pageSize ?? REPLAY_DEFAULTS.pageSize,
     };
+    this.knownGood = new KnownGood(spool, this.log);
     this.deletes = new DeleteQueue(spool, this.signal, this.log, (error) => this.fail(error));
   }
 
@@ -132,6 +128,7 @@ class SpoolReplay {
     } catch (error) {
       this.fail(error);
     }
+    if (this.failure === undefined) await this.knownGood.keep(this.now(), this.signal());
     await this.deletes.flush();
     // Logged once, here, with what the replay had done; the invocation wrapper does not log it again.
     if (this.failure) throw reported(new ReplayFailed(this.failure.error, { ...this.result }));
@@ -147,12 +144,10 @@ class SpoolReplay {
       );
       if (this.halted()) return;
       for (const group of this.evidence.takeShown()) {
-        // OpenTSDB stored another write since this group's started: parts of about √n runs, then each run
-        // of a part that fails again alone, show which are at fault in two rounds and few writes.
+        // OpenTSDB stored another write since this group's started: each run alone, all at once (within the
+        // writes in flight), shows which are at fault in one round: a round waits out a poisoned write.
         this.result.splits++;
-        const size = group.length <= 4 ? 1 : Math.ceil(Math.sqrt(group.length));
-        for (let i = 0; i < group.length; i += size)
-          this.retries.push({ runs: group.slice(i, i + size), suspected: true });
+        for (const run of group) this.retries.push({ runs: [run], suspected: true });
       }
       const retry = this.retries.shift();
       const runs = retry?.runs ?? (reader.exhausted ? [] : await this.nextBatch(reader));
@@ -168,9 +163,9 @@ class SpoolReplay {
       // Nothing else to try, and runs failed after the last write OpenTSDB stored. A run it stored, sent
       // again (the same bytes: harmless), says whether it still stores anything; if it does, those runs
       // are sent apart once more. Without one, a group that failed as a whole goes again in halves.
-      if (this.knownGood !== undefined && !this.probeFailed && this.probes < MAX_PROBES) {
-        this.probes++;
-        await this.probe(this.knownGood);
+      const probe = await this.knownGood.next(this.now(), this.signal());
+      if (probe !== undefined) {
+        await this.probe(probe);
         continue;
       }
       const group = this.evidence.takeUnexplained();
@@ -193,7 +188,7 @@ class SpoolReplay {
       this.evidence.stored();
       return;
     }
-    this.probeFailed = true;
+    this.knownGood.probeFailed();
     this.evidence.failedWhole(token, [], outcome.lastError ?? 'OpenTSDB did not take the datapoints');
   }
 
@@ -283,7 +278,7 @@ class SpoolReplay {
 
   private async finish(run: Run, rejected: number): Promise<void> {
     this.evidence.finished(run);
-    if (rejected === 0) this.knownGood = run.points;
+    if (rejected === 0) this.knownGood.stored(run);
     this.result.replayed++;
     this.result.datapoints += run.points.length - rejected;
     this.result.rejected += rejected;

@@ -22,6 +22,13 @@ export const SHARD_COUNT = 16;
 /** The partition of parked runs. */
 export const PARKED_SHARD = 'parked';
 
+/**
+ * The one item holding the known-good reference: a run OpenTSDB stored whole in an earlier replay, sent
+ * again (the same bytes) by a replay that stored nothing, to tell poison from an outage. Its own partition,
+ * outside the drain order and the parked runs: nothing that reads those partitions sees it.
+ */
+export const REFERENCE_KEY = { shard: 'reference', entry: 'known-good' } as const;
+
 /** The key of one spool item. */
 export interface SpoolKey {
   shard: string;

@@ -45,5 +45,9 @@ export interface SpoolStore {
     readAttempts?: number,
   ): Promise<boolean>;
   queueStats(signal?: AbortSignal): Promise<QueueStats>;
+  /** The body of the known-good reference (REFERENCE_KEY), unless there is none or it has expired. */
+  reference(nowMs: number, signal?: AbortSignal): Promise<Uint8Array | undefined>;
+  /** Keeps `body`, a run OpenTSDB stored whole, as the known-good reference (replacing the last one). */
+  keepReference(body: Uint8Array, nowMs: number, signal?: AbortSignal): Promise<void>;
   parkedCount(signal?: AbortSignal): Promise<number>;
 }

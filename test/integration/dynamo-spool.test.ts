@@ -5,8 +5,8 @@ import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createSpoolTable, type EmbeddedDynamo, startEmbeddedDynamo } from '../../dev/embedded-dynamo.js';
 import { type Datapoint, serializeDatapoint } from '../../lambda/opentsdb/datapoint.js';
 import { DynamoSpool } from '../../lambda/spool/dynamo-spool.js';
-import { PARKED_SHARD, queueShards } from '../../lambda/spool/spool-keys.js';
-import { decodePoints } from '../../lambda/spool/spooled-run.js';
+import { PARKED_SHARD, queueShards, REFERENCE_KEY } from '../../lambda/spool/spool-keys.js';
+import { decodePoints, encodePoints } from '../../lambda/spool/spooled-run.js';
 
 const point = (i: number): Datapoint => ({
   metric: 'catchpoint.rtt.by_node',
@@ -56,6 +56,31 @@ describe('DynamoSpool on dynalite', () => {
     assert.equal(item.points!.N, '2');
     assert.equal(Number(item.expiresAt!.N), Math.floor((t0 + 1000) / 1000) + 14 * 86_400);
     assert.deepEqual(decodePoints(item.body!.B!).points, [point(1), point(2)]);
+  });
+
+  it('keeps one known-good reference outside the drain order and the parked runs, with the spool expiry', async () => {
+    const t0 = Date.now();
+    assert.equal(await spool.reference(t0), undefined, 'none at first');
+    await spool.keepReference(encodePoints([point(1)]), t0);
+    const body = encodePoints([point(2), point(3)]);
+    await spool.keepReference(body, t0 + 1000);
+    const kept = await items(REFERENCE_KEY.shard);
+    assert.equal(kept.length, 1, 'one item, replaced');
+    assert.equal(Number(kept[0]!.expiresAt!.N), Math.floor((t0 + 1000) / 1000) + 14 * 86_400);
+    assert.deepEqual(Buffer.from((await spool.reference(t0 + 2000))!), body);
+    // Past its expiry (DynamoDB's TTL deletes late), it is no reference.
+    assert.equal(await spool.reference(t0 + 1000 + 14 * 86_400_000), undefined);
+
+    // Nothing that reads the drain order or the parked runs sees it.
+    assert.deepEqual(await spool.queueStats(), {
+      depth: 0,
+      depthIsLowerBound: false,
+      oldestQueuedAtMs: undefined,
+    });
+    assert.deepEqual(await spool.heads(), []);
+    assert.equal(await spool.oldestQueued(), undefined);
+    assert.deepEqual(await spool.parked(), []);
+    assert.equal(await spool.parkedCount(), 0);
   });
 
   it('spreads runs over the 16 shards and reads them oldest first across shards', async () => {

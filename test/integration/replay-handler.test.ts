@@ -129,6 +129,8 @@ describe('replay handler', () => {
       recordFailure: (...args) => spool.recordFailure(...args),
       park: (...args) => spool.park(...args),
       queueStats: (...args) => spool.queueStats(...args),
+      reference: (...args) => spool.reference(...args),
+      keepReference: (...args) => spool.keepReference(...args),
       parkedCount: (...args) => spool.parkedCount(...args),
     };
     await assert.rejects(
@@ -154,6 +156,8 @@ describe('replay handler', () => {
       recordFailure: (...args) => spool.recordFailure(...args),
       park: (...args) => spool.park(...args),
       queueStats: (...args) => spool.queueStats(...args),
+      reference: (...args) => spool.reference(...args),
+      keepReference: (...args) => spool.keepReference(...args),
       parkedCount: () => Promise.reject(new Error('ProvisionedThroughputExceededException: rate exceeded')),
     };
     await assert.rejects(
@@ -184,6 +188,8 @@ describe('replay handler', () => {
       recordFailure: (...args) => spool.recordFailure(...args),
       park: (...args) => spool.park(...args),
       queueStats: (...args) => spool.queueStats(...args),
+      reference: (...args) => spool.reference(...args),
+      keepReference: (...args) => spool.keepReference(...args),
       parkedCount: (...args) => spool.parkedCount(...args),
     };
     await assert.rejects(handler(unreadable)(undefined, lambdaContext('replay', 50_000)), /rate exceeded/);
@@ -201,6 +207,8 @@ describe('replay handler', () => {
       recordFailure: () => Promise.resolve(undefined),
       park: () => Promise.resolve(true),
       queueStats: () => Promise.resolve({ depth: 0, depthIsLowerBound: false, oldestQueuedAtMs: undefined }),
+      reference: (...args) => spool.reference(...args),
+      keepReference: (...args) => spool.keepReference(...args),
       parkedCount: () => Promise.resolve(0),
     };
     await assert.rejects(handler(broken)(undefined, lambdaContext('replay', 50_000)), /spool table gone/);

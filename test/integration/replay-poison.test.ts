@@ -191,6 +191,72 @@ describe('poison in the spool', () => {
     assert.ok((await queued()).every((r) => r.attempts === 0));
   });
 
+  // Gap 1: after the healthy runs drained, a replay holding nothing but poison stores nothing of its own; it
+  // sends again the run an earlier replay kept as its known-good reference, and that is the evidence.
+  for (const kind of ['500', 'timeout', 'storage'] as const) {
+    it(`${kind}: a spool left with nothing but poison is parked by the third replay`, async () => {
+      const poison = range(1, 3);
+      const poisoned = new Set(poison.map(String));
+      tsdb.poison((p) => poisoned.has(p.tags.testid ?? ''), kind);
+      await spoolRuns(range(1, 10));
+      const first = await replay();
+      assert.equal(first.replayed, 7, 'the healthy runs in the first replay');
+      assert.ok((await queued()).every((r) => r.attempts === 1));
+
+      const second = await replay();
+      assert.equal(second.stoppedBy, undefined);
+      assert.equal(second.replayed, 0);
+      assert.equal(second.charged, 3);
+      assert.deepEqual(testIds(await queued()), poison);
+      assert.ok((await queued()).every((r) => r.attempts === 2));
+
+      const third = await replay();
+      assert.equal(third.parked, 3);
+      assert.equal(third.depth, 0);
+      assert.equal(third.oldestAgeSeconds, 0);
+      assert.deepEqual(testIds(await spool.parked()), poison);
+      // The reference went again with the bytes OpenTSDB stored: duplicates, never a different value.
+      assertStored(range(4, 7));
+      assert.ok(tsdb.duplicates > 0, 'the reference was sent again');
+    });
+  }
+
+  it('nothing but poison while OpenTSDB is down: the reference fails too, nothing is charged', async () => {
+    tsdb.poison((p) => ['1', '2'].includes(p.tags.testid ?? ''), '500');
+    await spoolRuns(range(1, 6));
+    assert.equal((await replay()).replayed, 4);
+    tsdb.fault = '500';
+    const down = await replay(writer(), { writeBudgetMs: 300 });
+    assert.match(down.stoppedBy ?? '', /^OpenTSDB unavailable/);
+    assert.equal(down.charged, 0);
+    assert.ok(
+      (await queued()).every((r) => r.attempts === 1),
+      'nothing charged',
+    );
+    // Back up: the reference is stored again, the poison charged.
+    tsdb.fault = 'none';
+    const back = await replay();
+    assert.equal(back.charged, 2);
+    assert.ok((await queued()).every((r) => r.attempts === 2));
+    assertStored(range(3, 4));
+  });
+
+  it('nothing but poison, two replays at once: only the poison is parked, nothing written with other bytes', async () => {
+    const poison = [2, 5];
+    tsdb.poison((p) => ['2', '5'].includes(p.tags.testid ?? ''), '500');
+    await spoolRuns(range(1, 8));
+    assert.equal((await replay()).replayed, 6);
+    for (let round = 2; round <= 3; round++) {
+      const both = await Promise.all([replay(), replay()]);
+      assert.ok(both.every((r) => r.replayed === 0 && r.stoppedBy === undefined));
+    }
+    assert.deepEqual(await queued(), []);
+    const parked = await spool.parked();
+    assert.deepEqual(testIds(parked), poison);
+    assert.ok(parked.every((r) => r.attempts === 3));
+    assertStored([1, 3, 4, 6, 7, 8]);
+  });
+
   it('two replays at once with poison: nothing lost, nothing written twice with other bytes, only poison parked', async () => {
     const poison = [2, 17, 33];
     const poisoned = new Set(poison.map(String));

@@ -370,6 +370,8 @@ describe('spool replay', () => {
       recordFailure: (...args) => spool.recordFailure(...args),
       park: (...args) => spool.park(...args),
       queueStats: (...args) => spool.queueStats(...args),
+      reference: (...args) => spool.reference(...args),
+      keepReference: (...args) => spool.keepReference(...args),
       parkedCount: (...args) => spool.parkedCount(...args),
     };
     const deadlineMs = clock + 3500;
