@@ -1,10 +1,10 @@
 // The drain benchmark's poison part (`npm run bench:drain -- --poison 1%`): the same drain as the clean one,
 // through the same OpenTSDB (scripts/poison-proxy.ts in front of VictoriaMetrics), with a share of the runs
 // poisoned, every kind of failure mixed in. Measured: how fast the healthy runs behind the poison go.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { lambdaContext } from '../dev/lambda-shim.js';
+import { startUrlProcess, type UrlProcess } from '../dev/url-process.js';
 import type { Datapoint } from '../lambda/opentsdb/datapoint.js';
 import type { MetricsRecorder } from '../lambda/shared/observability.js';
 import type { DynamoSpool } from '../lambda/spool/dynamo-spool.js';
@@ -15,33 +15,11 @@ import { fixed, table, verdict } from './report.js';
 
 const PROXY = fileURLToPath(new URL('./poison-proxy.ts', import.meta.url));
 
-export interface PoisonProxy {
-  url: string;
-  close(): Promise<void>;
-}
+export type PoisonProxy = UrlProcess;
 
 /** scripts/poison-proxy.ts in a process of its own, in front of `targetUrl`. */
-export async function startPoisonProxy(targetUrl: string): Promise<PoisonProxy> {
-  const child = spawn(process.execPath, ['--import', 'tsx', PROXY, targetUrl], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      if (text.includes('\n')) resolve(text.split('\n')[0]!.trim());
-    });
-    child.once('exit', (code) => reject(new Error(`the poison proxy exited with ${code}`)));
-  });
-  return {
-    url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+export function startPoisonProxy(targetUrl: string): Promise<PoisonProxy> {
+  return startUrlProcess('the poison proxy', PROXY, [targetUrl]);
 }
 
 /** `--poison 1%` (or `0.01`) as a share in 0…0.5. */
